@@ -1,0 +1,1 @@
+"""Composition root: settings, database wiring, the FastAPI application and the command line."""

@@ -1,0 +1,117 @@
+"""The ``ece`` command: serve, migrate, load, db-url and run (the ``make run`` entry point)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from pathlib import Path
+
+import typer
+
+from app.settings import get_settings
+
+cli = typer.Typer(help="ECE Honduras: expediente clínico electrónico (FHIR R4). / Electronic clinical record.",
+                  no_args_is_help=True, add_completion=False)
+
+
+def _database_url() -> str:
+    from app.db import resolve_database_url
+
+    return resolve_database_url(get_settings())
+
+
+@cli.command("db-url")
+def db_url() -> None:
+    """Print the database URL in use (starting the embedded PostgreSQL when none is configured)."""
+    from app.db import libpq_url
+
+    typer.echo(libpq_url(_database_url()))
+
+
+@cli.command()
+def migrate() -> None:
+    """Apply the Alembic migrations up to the latest revision."""
+    from app import migrate as migrations
+
+    migrations.upgrade(_database_url())
+    typer.echo("Migraciones aplicadas / migrations applied")
+
+
+@cli.command()
+def serve(host: str = typer.Option(None, help="Interface to listen on (ECE_HOST)."),
+          port: int = typer.Option(None, help="Port (ECE_PORT)."),
+          workers: int = typer.Option(None, help="Worker processes (ECE_WORKERS).")) -> None:
+    """Serve the API (FHIR base /fhir, docs at /docs). Refuses to start on a database that is not migrated."""
+    from app import migrate as migrations
+
+    settings = get_settings()
+    url = _database_url()
+    pending = migrations.pending_revision(url)
+    if pending is not None:
+        typer.echo(f"La base de datos no está migrada ({pending}); ejecute `ece migrate`. / The database is not "
+                   f"migrated; run `ece migrate`.", err=True)
+        raise typer.Exit(code=2)
+    _serve(host or settings.host, port or settings.port, workers or settings.workers)
+
+
+def _serve(host: str, port: int, workers: int) -> None:
+    import uvicorn
+
+    typer.echo(f"ECE escuchando en / listening on http://{host}:{port}  (FHIR: /fhir, docs: /docs)")
+    uvicorn.run("app.asgi:app", host=host, port=port, workers=workers, log_level="warning",
+                access_log=False, loop="uvloop", http="httptools")
+
+
+@cli.command()
+def run() -> None:
+    """Start everything for a demo or development: PostgreSQL (embedded by default), migrations, the API."""
+    from app import migrate as migrations
+
+    settings = get_settings()
+    url = _database_url()
+    migrations.upgrade(url)
+    _serve(settings.host, settings.port, settings.workers)
+
+
+@cli.command()
+def load(paths: list[Path] = typer.Argument(..., exists=True, dir_okay=False, readable=True,
+                                             help="Bundles (JSON) or NDJSON files.")) -> None:
+    """Load FHIR data through the store's write path; safe to re-run. Prints what was created, updated,
+    left unchanged and refused (with the reasons)."""
+    from tqdm import tqdm
+
+    from app.db import make_async_engine
+    from ece import limits
+    from ece.loader import LoadSummary, load_paths
+
+    settings = get_settings()
+    limits.configure(max_json_depth=settings.max_json_depth)
+    url = _database_url()
+    total = sum(p.stat().st_size for p in paths)
+    summary = LoadSummary()
+
+    async def main() -> None:
+        engine = make_async_engine(url, pool_size=2)
+        try:
+            with tqdm(total=total, unit="B", unit_scale=True, desc="Cargando / loading", file=sys.stderr) as bar:
+                await load_paths(engine, paths, summary, bar.update)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(main())
+    typer.echo(f"Creados / created: {summary.created}")
+    typer.echo(f"Actualizados / updated: {summary.updated}")
+    typer.echo(f"Sin cambios / unchanged: {summary.unchanged}")
+    typer.echo(f"Rechazados / refused: {summary.refused}")
+    for reason, count in summary.reasons.most_common(10):
+        typer.echo(f"  {count} × {reason}")
+    for example in summary.examples:
+        typer.echo(f"  - {example}")
+    if summary.refused:
+        raise typer.Exit(code=1)
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    cli()

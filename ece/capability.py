@@ -1,0 +1,61 @@
+"""The CapabilityStatement (R4 capabilitystatement.html): exactly what this server does.
+
+Built from the same registries the server runs on, so it cannot drift from the code.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+from ece import FHIR_VERSION
+from ece.resource_types import served_types, unserved_types
+from ece.search import searchable
+
+SOFTWARE_NAME = "ECE Honduras - expediente clínico electrónico"
+SOFTWARE_VERSION = "0.1.0"
+INSTANCE_INTERACTIONS = ("read", "vread", "update", "patch", "delete", "history-instance", "history-type",
+                         "create", "search-type")
+
+
+@cache
+def _resources() -> list[dict]:
+    out = []
+    for resource_type in served_types():
+        out.append({
+            "type": resource_type,
+            "versioning": "versioned-update",
+            "readHistory": True,
+            "updateCreate": True,
+            "conditionalCreate": True,
+            "conditionalRead": "not-supported",
+            "conditionalUpdate": True,
+            "conditionalDelete": "single",
+            "interaction": [{"code": code} for code in INSTANCE_INTERACTIONS],
+            "searchParam": [{"name": name, "type": kind} for name, kind in searchable(resource_type)],
+        })
+    return out
+
+
+def capability_statement(base_url: str) -> dict:
+    return {
+        "resourceType": "CapabilityStatement",
+        "status": "active",
+        "date": "2026-11-29",
+        "publisher": "ECE Honduras",
+        "kind": "instance",
+        "software": {"name": SOFTWARE_NAME, "version": SOFTWARE_VERSION},
+        "implementation": {"description": "Servidor FHIR R4 del expediente clínico electrónico / FHIR R4 server "
+                                          "of the electronic clinical record", "url": base_url},
+        "fhirVersion": FHIR_VERSION,
+        "format": ["application/fhir+json", "json", "application/json"],
+        "patchFormat": ["application/json-patch+json"],
+        "rest": [{
+            "mode": "server",
+            "documentation": (
+                "Tipos no servidos (R4 sin modelo R4B para validarlos) / types not served (no R4B model to "
+                "validate them): " + ", ".join(unserved_types())
+            ),
+            "resource": _resources(),
+            "interaction": [{"code": "transaction"}, {"code": "batch"}, {"code": "history-system"}],
+        }],
+    }

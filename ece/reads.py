@@ -1,0 +1,119 @@
+"""Reads of the record: read, vread and history (R4 http.html#read, #vread, #history)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ece.errors import Gone, Issue, NotFound
+
+
+@dataclass(frozen=True)
+class Version:
+    resource_type: str
+    id: str
+    version_id: int
+    last_updated: datetime
+    content: bytes | None  # None for a deleted version
+    method: str = "GET"
+    seq: int = 0
+
+    @property
+    def deleted(self) -> bool:
+        return self.content is None
+
+
+def _not_found(resource_type: str, resource_id: str, version: str = "") -> NotFound:
+    return NotFound([Issue("not-found", f"{resource_type}/{resource_id}{version} no existe / does not exist")])
+
+
+async def read(conn: AsyncConnection, *, resource_type: str, resource_id: str) -> Version:
+    row = (await conn.execute(
+        text("SELECT version_id, last_updated, content FROM resource WHERE resource_type = :t AND id = :i"),
+        {"t": resource_type, "i": resource_id},
+    )).first()
+    if row is None:
+        raise _not_found(resource_type, resource_id)
+    if row[2] is None:
+        raise Gone([Issue("deleted", f"{resource_type}/{resource_id} fue eliminado / was deleted "
+                                     f"(versión {row[0]})")], version_id=row[0])
+    return Version(resource_type, resource_id, row[0], row[1], row[2].encode())
+
+
+async def vread(conn: AsyncConnection, *, resource_type: str, resource_id: str, version_id: str) -> Version:
+    if not version_id.isdigit():
+        raise _not_found(resource_type, resource_id, f"/_history/{version_id[:20]}")
+    row = (await conn.execute(
+        text("SELECT version_id, last_updated, content FROM resource_history "
+             "WHERE resource_type = :t AND id = :i AND version_id = :v"),
+        {"t": resource_type, "i": resource_id, "v": int(version_id)},
+    )).first()
+    if row is None:
+        raise _not_found(resource_type, resource_id, f"/_history/{version_id}")
+    if row[2] is None:
+        raise Gone([Issue("deleted", f"{resource_type}/{resource_id}/_history/{version_id} es una eliminación / "
+                                     "is a deletion")], version_id=row[0])
+    return Version(resource_type, resource_id, row[0], row[1], row[2].encode())
+
+
+@dataclass(frozen=True)
+class HistoryPage:
+    versions: list[Version]
+    next_before: int | None  # the ``seq`` to continue from, when there are more
+    total: int | None
+
+
+async def history(conn: AsyncConnection, *, resource_type: str | None = None, resource_id: str | None = None,
+                  since: datetime | None = None, at_or_before: datetime | None = None, count: int,
+                  before_seq: int | None = None, with_total: bool = True) -> HistoryPage:
+    """Versions newest first (R4 http.html#history), paged by the commit sequence so pages stay stable
+    while new versions are written."""
+    where = ["TRUE"]
+    params: dict = {"limit": count + 1}
+    if resource_type is not None:
+        where.append("resource_type = :t")
+        params["t"] = resource_type
+    if resource_id is not None:
+        where.append("id = :i")
+        params["i"] = resource_id
+    if since is not None:
+        where.append("last_updated >= :since")
+        params["since"] = since
+    if at_or_before is not None:
+        where.append("last_updated <= :at")
+        params["at"] = at_or_before
+    total = None
+    if with_total:
+        total = (await conn.execute(text(f"SELECT count(*) FROM resource_history WHERE {' AND '.join(where)}"),
+                                    params)).scalar_one()
+    if before_seq is not None:
+        where.append("seq < :before")
+        params["before"] = before_seq
+    rows = (await conn.execute(
+        text("SELECT seq, resource_type, id, version_id, last_updated, method, content FROM resource_history "
+             f"WHERE {' AND '.join(where)} ORDER BY seq DESC LIMIT :limit"),
+        params,
+    )).all()
+    more = len(rows) > count
+    rows = rows[:count]
+    versions = [Version(r[1], r[2], r[3], r[4], None if r[6] is None else r[6].encode(), r[5], r[0]) for r in rows]
+    return HistoryPage(versions, rows[-1][0] if more and rows else None, total)
+
+
+async def read_any_version(conn: AsyncConnection, *, resource_type: str, resource_id: str) -> None:
+    """404 unless the resource ever existed (its history outlives a deletion)."""
+    row = (await conn.execute(text("SELECT 1 FROM resource WHERE resource_type = :t AND id = :i"),
+                              {"t": resource_type, "i": resource_id})).first()
+    if row is None:
+        raise _not_found(resource_type, resource_id)
+
+
+async def exists(conn: AsyncConnection, *, resource_type: str, resource_id: str) -> bool:
+    row = (await conn.execute(
+        text("SELECT 1 FROM resource WHERE resource_type = :t AND id = :i AND NOT deleted"),
+        {"t": resource_type, "i": resource_id},
+    )).first()
+    return row is not None

@@ -1,0 +1,120 @@
+"""Tables of the record store (SQLAlchemy Core). Only ``ece.store`` writes them.
+
+- ``resource``: the current version of every resource (deleted ones kept as tombstones).
+- ``resource_history``: every version, in commit order (``seq``), for vread and _history.
+- ``search_*``: search-index rows of current versions, one table per parameter type
+  (R4 search.html#ptypes), written in the same transaction as the resource.
+
+``content`` is the client's JSON text with the server's id and meta spliced in (lossless storage).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Identity,
+    Index,
+    Integer,
+    MetaData,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+resource = Table(
+    "resource",
+    metadata,
+    Column("resource_type", Text, primary_key=True),
+    Column("id", Text, primary_key=True),
+    Column("version_id", Integer, nullable=False),
+    Column("last_updated", DateTime(timezone=True), nullable=False),
+    Column("deleted", Boolean, nullable=False),
+    Column("content", Text, nullable=True),
+    Index(None, "resource_type", "last_updated"),
+)
+
+resource_history = Table(
+    "resource_history",
+    metadata,
+    Column("seq", BigInteger, Identity(always=True), primary_key=True),
+    Column("resource_type", Text, nullable=False),
+    Column("id", Text, nullable=False),
+    Column("version_id", Integer, nullable=False),
+    Column("last_updated", DateTime(timezone=True), nullable=False),
+    # The interaction that made this version: POST, PUT, PATCH or DELETE (Bundle.entry.request.method).
+    Column("method", Text, nullable=False),
+    Column("deleted", Boolean, nullable=False),
+    Column("content", Text, nullable=True),
+    UniqueConstraint("resource_type", "id", "version_id"),
+    Index(None, "last_updated"),
+    Index(None, "resource_type", "seq"),
+)
+
+
+def _index_table(name: str, *columns: Column, indexes: tuple[tuple[str, ...], ...]) -> Table:
+    table = Table(
+        name,
+        metadata,
+        Column("resource_type", Text, nullable=False),
+        Column("resource_id", Text, nullable=False),
+        Column("param", Text, nullable=False),
+        *columns,
+        Index(None, "resource_type", "resource_id"),
+    )
+    for cols in indexes:
+        Index(None, *(table.c[c] for c in cols))
+    return table
+
+
+search_token = _index_table(
+    "search_token",
+    Column("system", Text, nullable=True),
+    Column("code", Text, nullable=True),
+    indexes=(("resource_type", "param", "code", "system"),),
+)
+
+search_string = _index_table(
+    "search_string",
+    # ``value`` is folded (lower case, no accents) for the default and :contains matches;
+    # ``exact`` is the value as written, for :exact.
+    Column("value", Text, nullable=False),
+    Column("exact", Text, nullable=False),
+    indexes=(("resource_type", "param", "value"),),
+)
+
+search_date = _index_table(
+    "search_date",
+    # Half-open range [low, high) implied by the value's precision (R4 search.html#date).
+    Column("low", DateTime(timezone=True), nullable=False),
+    Column("high", DateTime(timezone=True), nullable=False),
+    indexes=(("resource_type", "param", "low", "high"),),
+)
+
+search_reference = _index_table(
+    "search_reference",
+    Column("target_type", Text, nullable=True),
+    Column("target_id", Text, nullable=True),
+    # Absolute or canonical references that do not point into this server.
+    Column("url", Text, nullable=True),
+    indexes=(("resource_type", "param", "target_id", "target_type"), ("target_type", "target_id")),
+)
+
+INDEX_TABLES = {
+    "token": search_token,
+    "string": search_string,
+    "date": search_date,
+    "reference": search_reference,
+}

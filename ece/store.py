@@ -1,0 +1,386 @@
+"""The single FHIR write path (R4 http.html: create, update, patch, delete and their conditional forms).
+
+Every write is validated, versioned, and written as current + history + search-index rows in one
+SQL statement inside the caller's transaction; hooks registered with ``on_write`` run after commit.
+Nothing else in the project writes the record tables.
+
+Writes are planned first (``WritePlan``) and flushed together, so a transaction Bundle of a
+thousand entries costs one round trip for its rows, not thousands.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import text
+
+from ece import fhirjson, reads, search
+from ece.errors import BadRequest, InvalidResource, Issue, NotFound, PreconditionFailed, UnprocessableEntity
+from ece.indexing import IndexRows, extract
+from ece.limits import LIMITS
+from ece.tx import Transaction
+from ece.validation import check_id, check_resource
+
+Key = tuple[str, str]
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """The outcome of one write, as the HTTP layer and Bundle responses need it."""
+
+    resource_type: str
+    id: str
+    version_id: int
+    last_updated: datetime
+    status: int  # 201 created, 200 updated or matched, 204 nothing to do
+    content: bytes | None = None
+    deleted: bool = False
+
+
+@dataclass
+class _Version:
+    resource_type: str
+    id: str
+    version_id: int
+    last_updated: datetime
+    method: str
+    deleted: bool
+    content: str | None
+    index: IndexRows | None
+    replaces_existing: bool
+
+
+WriteHook = Callable[[Transaction, list[WriteResult]], None]
+_write_hooks: list[WriteHook] = []
+
+
+def on_write(hook: WriteHook) -> None:
+    """Register a hook called (inside the transaction) with every flushed batch of writes.
+
+    Hooks that must act only once the data is durable use ``tx.after_commit`` themselves.
+    """
+    _write_hooks.append(hook)
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def lock_keys(keys: Iterable[Key]) -> list[str]:
+    return sorted({f"{t}/{i}" for t, i in keys})
+
+
+async def lock(tx: Transaction, names: list[str]) -> None:
+    """Serialise writers of the same resource (or the same conditional criteria) until commit.
+
+    Taken in sorted order so two transactions can never deadlock on each other's locks.
+    """
+    if names:
+        await tx.conn.execute(
+            text("SELECT pg_advisory_xact_lock(h) FROM (SELECT hashtextextended(k, 0) AS h "
+                 "FROM unnest(CAST(:keys AS text[])) AS k ORDER BY k) AS ordered"),
+            {"keys": sorted(names)},
+        )
+
+
+async def current_versions(tx: Transaction, keys: list[Key]) -> dict[Key, tuple[int, bool]]:
+    if not keys:
+        return {}
+    rows = await tx.conn.execute(
+        text("SELECT r.resource_type, r.id, r.version_id, r.deleted FROM resource r "
+             "JOIN unnest(CAST(:types AS text[]), CAST(:ids AS text[])) AS k(t, i) "
+             "ON r.resource_type = k.t AND r.id = k.i"),
+        {"types": [k[0] for k in keys], "ids": [k[1] for k in keys]},
+    )
+    return {(r[0], r[1]): (r[2], r[3]) for r in rows}
+
+
+async def current_contents(tx: Transaction, keys: list[Key]) -> dict[Key, tuple[int, bool, str | None]]:
+    """Current version, deleted flag and stored text of each key (for skip-if-unchanged loads)."""
+    if not keys:
+        return {}
+    rows = await tx.conn.execute(
+        text("SELECT r.resource_type, r.id, r.version_id, r.deleted, r.content FROM resource r "
+             "JOIN unnest(CAST(:types AS text[]), CAST(:ids AS text[])) AS k(t, i) "
+             "ON r.resource_type = k.t AND r.id = k.i"),
+        {"types": [k[0] for k in keys], "ids": [k[1] for k in keys]},
+    )
+    return {(r[0], r[1]): (r[2], r[3], r[4]) for r in rows}
+
+
+def same_content(stored: str | None, data: dict) -> bool:
+    """True when ``data`` equals the stored version apart from the server's versionId and lastUpdated."""
+    if stored is None:
+        return False
+    return _comparable(fhirjson.loads(stored)) == _comparable(data)
+
+
+def _comparable(data: dict) -> bytes:
+    meta = {k: v for k, v in (data.get("meta") or {}).items() if k not in ("versionId", "lastUpdated")}
+    body = {k: v for k, v in data.items() if k != "meta"}
+    if meta:
+        body["meta"] = meta
+    return fhirjson.dumps(body, sort_keys=True)
+
+
+def stamp(data: dict, resource_id: str, version_id: int, last_updated: datetime) -> str:
+    """The stored text: the client's JSON with the server's id, versionId and lastUpdated (R4 resource.html#Meta)."""
+    meta = dict(data["meta"]) if isinstance(data.get("meta"), dict) else {}
+    meta["versionId"] = str(version_id)
+    meta["lastUpdated"] = last_updated.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    body = {"resourceType": data["resourceType"], "id": resource_id, "meta": meta}
+    for key, value in data.items():
+        if key not in body:
+            body[key] = value
+    return fhirjson.dumps(body).decode()
+
+
+@dataclass
+class WritePlan:
+    """Versions to write in one flush. Callers lock and read current versions before planning."""
+
+    versions: list[_Version] = field(default_factory=list)
+    keys: set[Key] = field(default_factory=set)
+
+    def add(self, version: _Version) -> WriteResult:
+        key = (version.resource_type, version.id)
+        if key in self.keys:
+            raise BadRequest([Issue("invalid", f"{key[0]}/{key[1]} aparece más de una vez / appears more than "
+                                               "once in the same transaction")])
+        self.keys.add(key)
+        self.versions.append(version)
+        status = 204 if version.deleted else (200 if version.replaces_existing else 201)
+        return WriteResult(version.resource_type, version.id, version.version_id, version.last_updated,
+                           status, None if version.content is None else version.content.encode(),
+                           version.deleted)
+
+    def put(self, *, data: dict, resource_type: str, resource_id: str, current: tuple[int, bool] | None,
+            method: str, moment: datetime) -> WriteResult:
+        version_id = current[0] + 1 if current else 1
+        content = stamp(data, resource_id, version_id, moment)
+        # Indexed parameters never read id or meta, so the client's parsed data serves for extraction.
+        result = self.add(_Version(resource_type, resource_id, version_id, moment, method, False, content,
+                                   extract(resource_type, data), current is not None))
+        if current is not None and current[1]:  # re-creating a deleted resource is a create
+            return WriteResult(result.resource_type, result.id, result.version_id, result.last_updated, 201,
+                               result.content)
+        return result
+
+    def delete(self, *, resource_type: str, resource_id: str, current: tuple[int, bool], moment: datetime
+               ) -> WriteResult:
+        return self.add(_Version(resource_type, resource_id, current[0] + 1, moment, "DELETE", True, None,
+                                 None, True))
+
+    async def flush(self, tx: Transaction) -> None:
+        if not self.versions:
+            return
+        await tx.conn.execute(text(_flush_sql(any(v.replaces_existing for v in self.versions))),
+                              _flush_params(self.versions))
+        results = [WriteResult(v.resource_type, v.id, v.version_id, v.last_updated, 200, None, v.deleted)
+                   for v in self.versions]
+        for hook in _write_hooks:
+            hook(tx, results)
+        self.versions = []
+
+
+_INDEX_COLUMNS = {
+    "token": ("search_token", ("system", "code")),
+    "string": ("search_string", ("value", "exact")),
+    "date": ("search_date", ("low", "high")),
+    "reference": ("search_reference", ("target_type", "target_id", "url")),
+}
+_PG_TYPES = {"low": "timestamptz", "high": "timestamptz"}
+
+
+def _flush_sql(replaces: bool) -> str:
+    ctes = []
+    if replaces:
+        for kind, (table, _cols) in _INDEX_COLUMNS.items():
+            ctes.append(f"del_{kind} AS (DELETE FROM {table} x USING unnest(CAST(:old_types AS text[]), "
+                        f"CAST(:old_ids AS text[])) AS o(t, i) WHERE x.resource_type = o.t AND x.resource_id = o.i)")
+    for kind, (table, cols) in _INDEX_COLUMNS.items():
+        all_cols = ("resource_type", "resource_id", "param", *cols)
+        arrays = ", ".join(f"CAST(:{kind}_{c} AS {_PG_TYPES.get(c, 'text')}[])" for c in all_cols)
+        ctes.append(f"ins_{kind} AS (INSERT INTO {table} ({', '.join(all_cols)}) SELECT * FROM unnest({arrays}))")
+    ctes.append(
+        "hist AS (INSERT INTO resource_history (resource_type, id, version_id, last_updated, method, deleted, "
+        "content) SELECT * FROM unnest(CAST(:types AS text[]), CAST(:ids AS text[]), CAST(:versions AS int[]), "
+        "CAST(:moments AS timestamptz[]), CAST(:methods AS text[]), CAST(:deleted AS boolean[]), "
+        "CAST(:contents AS text[])))"
+    )
+    return (
+        "WITH " + ",\n".join(ctes) + "\n"
+        "INSERT INTO resource (resource_type, id, version_id, last_updated, deleted, content) "
+        "SELECT * FROM unnest(CAST(:types AS text[]), CAST(:ids AS text[]), CAST(:versions AS int[]), "
+        "CAST(:moments AS timestamptz[]), CAST(:deleted AS boolean[]), CAST(:contents AS text[])) "
+        "ON CONFLICT (resource_type, id) DO UPDATE SET version_id = EXCLUDED.version_id, "
+        "last_updated = EXCLUDED.last_updated, deleted = EXCLUDED.deleted, content = EXCLUDED.content"
+    )
+
+
+def _flush_params(versions: list[_Version]) -> dict[str, Any]:
+    params: dict[str, Any] = {
+        "types": [v.resource_type for v in versions],
+        "ids": [v.id for v in versions],
+        "versions": [v.version_id for v in versions],
+        "moments": [v.last_updated for v in versions],
+        "methods": [v.method for v in versions],
+        "deleted": [v.deleted for v in versions],
+        "contents": [v.content for v in versions],
+        "old_types": [v.resource_type for v in versions if v.replaces_existing],
+        "old_ids": [v.id for v in versions if v.replaces_existing],
+    }
+    for kind, (_table, cols) in _INDEX_COLUMNS.items():
+        columns: list[list[Any]] = [[] for _ in range(3 + len(cols))]
+        for v in versions:
+            if v.index is None:
+                continue
+            for row in getattr(v.index, kind):
+                columns[0].append(v.resource_type)
+                columns[1].append(v.id)
+                for position, value in enumerate(row):
+                    columns[2 + position].append(value)
+        for name, values in zip(("resource_type", "resource_id", "param", *cols), columns, strict=True):
+            params[f"{kind}_{name}"] = values
+    return params
+
+
+# --- the interactions ---------------------------------------------------------------------------------
+
+
+async def create(tx: Transaction, *, data: Any, if_none_exist: str | None = None, expected_type: str | None = None
+                 ) -> WriteResult:
+    """R4 http.html#create; with ``If-None-Exist``, a conditional create (http.html#ccreate)."""
+    resource_type = check_resource(data, expected_type=expected_type, max_json_depth=LIMITS.max_json_depth)
+    if if_none_exist:
+        existing = await match_one_or_none(tx, resource_type=resource_type, criteria=if_none_exist, lock_criteria=True)
+        if existing is not None:
+            return await _matched(tx, resource_type, existing)
+    plan = WritePlan()
+    result = plan.put(data=data, resource_type=resource_type, resource_id=new_id(), current=None,
+                      method="POST", moment=now())
+    await plan.flush(tx)
+    return result
+
+
+async def _matched(tx: Transaction, resource_type: str, resource_id: str) -> WriteResult:
+    found = await reads.read(tx.conn, resource_type=resource_type, resource_id=resource_id)
+    return WriteResult(resource_type, resource_id, found.version_id, found.last_updated, 200, found.content)
+
+
+async def match_one_or_none(tx: Transaction, *, resource_type: str, criteria: str, lock_criteria: bool) -> str | None:
+    """The id of the single resource matching ``criteria``; 412 when several match (R4 http.html#ccreate)."""
+    if lock_criteria:
+        await lock(tx, [f"?{resource_type}?{search.canonical_criteria(criteria)}"])
+    ids = await search.matching_ids(tx.conn, resource_type=resource_type, query=criteria, limit=2)
+    if len(ids) > 1:
+        raise PreconditionFailed([Issue("multiple-matches", f"Varios recursos cumplen el criterio / more than one "
+                                                            f"{resource_type} matches '{criteria[:200]}'")])
+    return ids[0] if ids else None
+
+
+async def update(tx: Transaction, *, resource_type: str, resource_id: str, data: Any, if_match: int | None = None,
+                 method: str = "PUT") -> WriteResult:
+    """R4 http.html#update, including update-as-create with a client-chosen id."""
+    check_id(resource_id)
+    check_resource(data, expected_type=resource_type, max_json_depth=LIMITS.max_json_depth)
+    body_id = data.get("id")
+    if body_id != resource_id:
+        raise InvalidResource([Issue("invalid", f"El id del recurso ({body_id}) no coincide con el de la URL "
+                                                f"({resource_id}) / resource id does not match the URL",
+                                     (f"{resource_type}.id",))])
+    key = (resource_type, resource_id)
+    await lock(tx, lock_keys([key]))
+    current = (await current_versions(tx, [key])).get(key)
+    check_if_match(if_match, current)
+    plan = WritePlan()
+    result = plan.put(data=data, resource_type=resource_type, resource_id=resource_id, current=current,
+                      method=method, moment=now())
+    await plan.flush(tx)
+    return result
+
+
+def check_if_match(if_match: int | None, current: tuple[int, bool] | None) -> None:
+    """R4 http.html#concurrency: a stale ``If-Match`` version gives 412."""
+    if if_match is None:
+        return
+    if current is None or current[1] or current[0] != if_match:
+        have = "ninguna / none" if current is None or current[1] else str(current[0])
+        raise PreconditionFailed([Issue("conflict", f"La versión actual es {have}, If-Match pedía {if_match} / "
+                                                    f"current version is {have}, If-Match asked for {if_match}")])
+
+
+async def conditional_update(tx: Transaction, *, resource_type: str, criteria: str, data: Any,
+                             if_match: int | None = None) -> WriteResult:
+    """R4 http.html#cond-update: no match creates, one match updates it, several give 412."""
+    check_resource(data, expected_type=resource_type, max_json_depth=LIMITS.max_json_depth)
+    matched = await match_one_or_none(tx, resource_type=resource_type, criteria=criteria, lock_criteria=True)
+    body_id = data.get("id")
+    if matched is None:
+        if body_id:
+            return await update(tx, resource_type=resource_type, resource_id=body_id, data=data, if_match=if_match)
+        return await create(tx, data=data, expected_type=resource_type)
+    if body_id and body_id != matched:
+        raise InvalidResource([Issue("invalid", f"El id del cuerpo ({body_id}) no es el del recurso encontrado "
+                                                f"({matched}) / body id differs from the matched resource",
+                                     (f"{resource_type}.id",))])
+    return await update(tx, resource_type=resource_type, resource_id=matched, data={**data, "id": matched},
+                        if_match=if_match)
+
+
+async def patch(tx: Transaction, *, resource_type: str, resource_id: str, operations: Any,
+                if_match: int | None = None) -> WriteResult:
+    """R4 http.html#patch with a JSON Patch document (RFC 6902)."""
+    import jsonpatch
+
+    if not isinstance(operations, list):
+        raise BadRequest([Issue("structure", "Un JSON Patch es una lista de operaciones / a JSON Patch document "
+                                             "is an array of operations")])
+    key = (resource_type, resource_id)
+    await lock(tx, lock_keys([key]))
+    current = await reads.read(tx.conn, resource_type=resource_type, resource_id=resource_id)
+    check_if_match(if_match, (current.version_id, False))
+    try:
+        patched = jsonpatch.JsonPatch(operations).apply(fhirjson.loads(current.content))
+    except jsonpatch.JsonPatchTestFailed as exc:
+        raise UnprocessableEntity([Issue("processing", f"La prueba del parche falló / patch test failed: {exc}")]) \
+            from None
+    except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException, KeyError, TypeError, ValueError) as exc:
+        raise UnprocessableEntity([Issue("processing", f"No se pudo aplicar el parche / patch could not be "
+                                                       f"applied: {exc}")]) from None
+    if not isinstance(patched, dict):
+        raise UnprocessableEntity([Issue("processing", "El parche no produce un recurso / patch result is not "
+                                                       "a resource")])
+    return await update(tx, resource_type=resource_type, resource_id=resource_id, data=patched, method="PATCH")
+
+
+async def delete(tx: Transaction, *, resource_type: str, resource_id: str) -> WriteResult:
+    """R4 http.html#delete: a new, deleted version; deleting again changes nothing (204)."""
+    check_id(resource_id)
+    key = (resource_type, resource_id)
+    await lock(tx, lock_keys([key]))
+    current = (await current_versions(tx, [key])).get(key)
+    if current is None:
+        raise NotFound([Issue("not-found", f"{resource_type}/{resource_id} no existe / does not exist")])
+    if current[1]:
+        return WriteResult(resource_type, resource_id, current[0], now(), 204, None, True)
+    plan = WritePlan()
+    result = plan.delete(resource_type=resource_type, resource_id=resource_id, current=current, moment=now())
+    await plan.flush(tx)
+    return result
+
+
+async def conditional_delete(tx: Transaction, *, resource_type: str, criteria: str) -> WriteResult | None:
+    """R4 http.html#3.1.0.7.1: one match is deleted; none is a no-op (None); several give 412."""
+    matched = await match_one_or_none(tx, resource_type=resource_type, criteria=criteria, lock_criteria=True)
+    if matched is None:
+        return None
+    return await delete(tx, resource_type=resource_type, resource_id=matched)

@@ -1,0 +1,46 @@
+"""The unit of work: one database transaction plus the hooks to run once it has committed.
+
+The request or task boundary opens it (``unit_of_work``) and owns commit and rollback; store and
+service functions receive the ``Transaction`` and never commit. Hooks queued with ``after_commit``
+run only if the commit succeeded, so nothing is announced for a write that was rolled back.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+log = logging.getLogger(__name__)
+
+AfterCommitHook = Callable[[], Awaitable[None] | None]
+
+
+class Transaction:
+    def __init__(self, conn: AsyncConnection):
+        self.conn = conn
+        self._after_commit: list[AfterCommitHook] = []
+
+    def after_commit(self, hook: AfterCommitHook) -> None:
+        self._after_commit.append(hook)
+
+    async def run_after_commit(self) -> None:
+        hooks, self._after_commit = self._after_commit, []
+        for hook in hooks:
+            try:
+                result = hook()
+                if result is not None:
+                    await result
+            except Exception:  # a failed hook must not turn a committed write into an error
+                log.exception("after-commit hook failed")
+
+
+@asynccontextmanager
+async def unit_of_work(engine: AsyncEngine) -> AsyncIterator[Transaction]:
+    async with engine.connect() as conn:
+        tx = Transaction(conn)
+        async with conn.begin():
+            yield tx
+        await tx.run_after_commit()

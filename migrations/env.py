@@ -1,0 +1,32 @@
+"""Alembic environment: migrates the database given by ``sqlalchemy.url`` (set by ``app.migrate``)."""
+
+from alembic import context
+from sqlalchemy import create_engine, pool
+
+from ece.schema import metadata
+
+config = context.config
+
+
+def run_migrations_online() -> None:
+    url = config.get_main_option("sqlalchemy.url")
+    if not url:
+        from app.db import resolve_database_url
+        from app.settings import get_settings
+
+        url = resolve_database_url(get_settings())
+    connectable = config.attributes.get("connection")
+    if connectable is not None:
+        context.configure(connection=connectable, target_metadata=metadata)
+        with context.begin_transaction():
+            context.run_migrations()
+        return
+    engine = create_engine(url, poolclass=pool.NullPool)
+    with engine.connect() as connection:
+        context.configure(connection=connection, target_metadata=metadata)
+        with context.begin_transaction():
+            context.run_migrations()
+    engine.dispose()
+
+
+run_migrations_online()
