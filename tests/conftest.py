@@ -1,0 +1,124 @@
+"""Test fixtures: a real PostgreSQL, migrated once per run, a rolled-back transaction per test, and a
+live server process for the HTTP and client tests.
+
+``ECE_TEST_DATABASE_URL`` names the PostgreSQL server to use (CI: the machine's service); without it an
+embedded PostgreSQL is started under ``var/test-pgdata``.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy.engine import make_url
+
+from app import migrate
+from app.db import EmbeddedPostgres, ensure_database, libpq_url, make_async_engine, sqlalchemy_url
+from ece.tx import Transaction
+
+ROOT = Path(__file__).resolve().parents[1]
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+def _server_admin_url() -> str:
+    configured = os.environ.get("ECE_TEST_DATABASE_URL")
+    if configured:
+        return sqlalchemy_url(configured)
+    embedded = EmbeddedPostgres(ROOT / "var" / "test-pgdata")
+    return sqlalchemy_url(embedded.url("postgres"))
+
+
+def _fresh_database(admin_url: str, name: str) -> str:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    engine.dispose()
+    ensure_database(admin_url, name)
+    url = make_url(admin_url).set(database=name)
+    return url.render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def server_admin_url() -> str:
+    return _server_admin_url()
+
+
+@pytest.fixture(scope="session")
+def database_url(server_admin_url: str) -> str:
+    """A database of this run, migrated once with the project's Alembic migrations."""
+    url = _fresh_database(server_admin_url, f"ece_test_{WORKER}")
+    migrate.upgrade(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+async def engine(database_url: str) -> AsyncIterator:
+    engine = make_async_engine(database_url, pool_size=4)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+async def tx(engine) -> AsyncIterator[Transaction]:
+    """A transaction rolled back after the test: nothing a test writes is seen by another."""
+    async with engine.connect() as conn:
+        outer = await conn.begin()
+        try:
+            yield Transaction(conn)
+        finally:
+            await outer.rollback()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def live_server(server_admin_url: str) -> Iterator[str]:
+    """A real ``ece serve`` process on its own migrated database; yields the FHIR base URL."""
+    url = _fresh_database(server_admin_url, f"ece_live_{WORKER}")
+    migrate.upgrade(url)
+    port = _free_port()
+    env = {**os.environ, "ECE_DATABASE_URL": libpq_url(url), "ECE_PORT": str(port), "ECE_HOST": "127.0.0.1",
+           "ECE_WORKERS": "1", "ECE_MAX_BODY_BYTES": str(8 * 1024 * 1024)}
+    (ROOT / "var").mkdir(exist_ok=True)
+    log = open(ROOT / "var" / f"live-server-{WORKER}.log", "w")  # noqa: SIM115 - closed below
+    process = subprocess.Popen([sys.executable, "-m", "app", "serve"], cwd=ROOT, env=env, stdout=log,
+                               stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}/fhir"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server exited; see {log.name}")
+        try:
+            if httpx.get(f"{base}/metadata", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    else:
+        process.kill()
+        raise RuntimeError("the server did not start within 60 s")
+    yield base
+    process.terminate()
+    try:
+        process.wait(10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+    log.close()
+
+
+@pytest.fixture
+def http(live_server: str) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=live_server, timeout=30, headers={"Accept": "application/fhir+json"}) as client:
+        yield client
