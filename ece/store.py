@@ -13,10 +13,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import text
+import orjson
+from sqlalchemy import TextClause, text
 
 from ece import fhirjson, reads, search
 from ece.errors import BadRequest, InvalidResource, Issue, NotFound, PreconditionFailed, UnprocessableEntity
@@ -78,28 +80,26 @@ def lock_keys(keys: Iterable[Key]) -> list[str]:
     return sorted({f"{t}/{i}" for t, i in keys})
 
 
+_LOCK = text("SELECT pg_advisory_xact_lock(h) FROM (SELECT hashtextextended(k, 0) AS h "
+             "FROM unnest(CAST(:keys AS text[])) AS k ORDER BY k) AS ordered")
+_CURRENT = text("SELECT r.resource_type, r.id, r.version_id, r.deleted, r.content FROM resource r "
+                "JOIN unnest(CAST(:types AS text[]), CAST(:ids AS text[])) AS k(t, i) "
+                "ON r.resource_type = k.t AND r.id = k.i")
+
+
 async def lock(tx: Transaction, names: list[str]) -> None:
     """Serialise writers of the same resource (or the same conditional criteria) until commit.
 
     Taken in sorted order so two transactions can never deadlock on each other's locks.
     """
     if names:
-        await tx.conn.execute(
-            text("SELECT pg_advisory_xact_lock(h) FROM (SELECT hashtextextended(k, 0) AS h "
-                 "FROM unnest(CAST(:keys AS text[])) AS k ORDER BY k) AS ordered"),
-            {"keys": sorted(names)},
-        )
+        await tx.conn.execute(_LOCK, {"keys": sorted(names)})
 
 
 async def current_versions(tx: Transaction, keys: list[Key]) -> dict[Key, tuple[int, bool]]:
     if not keys:
         return {}
-    rows = await tx.conn.execute(
-        text("SELECT r.resource_type, r.id, r.version_id, r.deleted FROM resource r "
-             "JOIN unnest(CAST(:types AS text[]), CAST(:ids AS text[])) AS k(t, i) "
-             "ON r.resource_type = k.t AND r.id = k.i"),
-        {"types": [k[0] for k in keys], "ids": [k[1] for k in keys]},
-    )
+    rows = await tx.conn.execute(_CURRENT, {"types": [k[0] for k in keys], "ids": [k[1] for k in keys]})
     return {(r[0], r[1]): (r[2], r[3]) for r in rows}
 
 
@@ -107,12 +107,7 @@ async def current_contents(tx: Transaction, keys: list[Key]) -> dict[Key, tuple[
     """Current version, deleted flag and stored text of each key (for skip-if-unchanged loads)."""
     if not keys:
         return {}
-    rows = await tx.conn.execute(
-        text("SELECT r.resource_type, r.id, r.version_id, r.deleted, r.content FROM resource r "
-             "JOIN unnest(CAST(:types AS text[]), CAST(:ids AS text[])) AS k(t, i) "
-             "ON r.resource_type = k.t AND r.id = k.i"),
-        {"types": [k[0] for k in keys], "ids": [k[1] for k in keys]},
-    )
+    rows = await tx.conn.execute(_CURRENT, {"types": [k[0] for k in keys], "ids": [k[1] for k in keys]})
     return {(r[0], r[1]): (r[2], r[3], r[4]) for r in rows}
 
 
@@ -182,8 +177,9 @@ class WritePlan:
     async def flush(self, tx: Transaction) -> None:
         if not self.versions:
             return
-        await tx.conn.execute(text(_flush_sql(any(v.replaces_existing for v in self.versions))),
-                              _flush_params(self.versions))
+        params, kinds = _flush_params(self.versions)
+        replaces = any(v.replaces_existing for v in self.versions)
+        await tx.conn.execute(_flush_statement(replaces, kinds), params)
         results = [WriteResult(v.resource_type, v.id, v.version_id, v.last_updated, 200, None, v.deleted)
                    for v in self.versions]
         for hook in _write_hooks:
@@ -198,59 +194,61 @@ _INDEX_COLUMNS = {
     "reference": ("search_reference", ("target_type", "target_id", "url")),
 }
 _PG_TYPES = {"low": "timestamptz", "high": "timestamptz"}
+_KEY_COLUMNS = ("resource_type", "resource_id", "param")
+_VERSION_COLUMNS = (("resource_type", "text"), ("id", "text"), ("version_id", "int"),
+                    ("last_updated", "timestamptz"), ("method", "text"), ("deleted", "boolean"),
+                    ("content", "text"))
 
 
-def _flush_sql(replaces: bool) -> str:
+def _rows_of(section: str, columns: tuple[tuple[str, str], ...]) -> str:
+    """Rows from one JSON array of arrays in the batch document (one bound parameter for everything:
+    binding dozens of arrays costs more client CPU than the server spends parsing one JSON text)."""
+    fields = ", ".join(f"CAST(e->>{i} AS {pg_type})" for i, (_name, pg_type) in enumerate(columns))
+    return f"SELECT {fields} FROM json_array_elements(CAST(:batch AS json)->'{section}') AS e"
+
+
+@lru_cache(maxsize=64)
+def _flush_statement(replaces: bool, kinds: tuple[str, ...]) -> TextClause:
+    """One statement per batch shape: index rows of the kinds present, old index rows removed when
+    versions replace existing ones. Data-modifying CTEs share one snapshot, so the DELETEs never see
+    the rows inserted beside them (PostgreSQL docs, "Data-Modifying Statements in WITH")."""
     ctes = []
     if replaces:
         for kind, (table, _cols) in _INDEX_COLUMNS.items():
-            ctes.append(f"del_{kind} AS (DELETE FROM {table} x USING unnest(CAST(:old_types AS text[]), "
-                        f"CAST(:old_ids AS text[])) AS o(t, i) WHERE x.resource_type = o.t AND x.resource_id = o.i)")
-    for kind, (table, cols) in _INDEX_COLUMNS.items():
-        all_cols = ("resource_type", "resource_id", "param", *cols)
-        arrays = ", ".join(f"CAST(:{kind}_{c} AS {_PG_TYPES.get(c, 'text')}[])" for c in all_cols)
-        ctes.append(f"ins_{kind} AS (INSERT INTO {table} ({', '.join(all_cols)}) SELECT * FROM unnest({arrays}))")
-    ctes.append(
-        "hist AS (INSERT INTO resource_history (resource_type, id, version_id, last_updated, method, deleted, "
-        "content) SELECT * FROM unnest(CAST(:types AS text[]), CAST(:ids AS text[]), CAST(:versions AS int[]), "
-        "CAST(:moments AS timestamptz[]), CAST(:methods AS text[]), CAST(:deleted AS boolean[]), "
-        "CAST(:contents AS text[])))"
-    )
-    return (
+            ctes.append(f"del_{kind} AS (DELETE FROM {table} x USING ({_rows_of('old', (('t', 'text'), ('i', 'text')))}"
+                        f") AS o(t, i) WHERE x.resource_type = o.t AND x.resource_id = o.i)")
+    for kind in kinds:
+        table, cols = _INDEX_COLUMNS[kind]
+        columns = tuple((c, _PG_TYPES.get(c, "text")) for c in (*_KEY_COLUMNS, *cols))
+        ctes.append(f"ins_{kind} AS (INSERT INTO {table} ({', '.join(c for c, _ in columns)}) "
+                    f"{_rows_of(kind, columns)})")
+    names = ", ".join(c for c, _ in _VERSION_COLUMNS)
+    ctes.append(f"v ({names}) AS MATERIALIZED ({_rows_of('versions', _VERSION_COLUMNS)})")
+    ctes.append(f"hist AS (INSERT INTO resource_history ({names}) SELECT * FROM v)")
+    return text(
         "WITH " + ",\n".join(ctes) + "\n"
         "INSERT INTO resource (resource_type, id, version_id, last_updated, deleted, content) "
-        "SELECT * FROM unnest(CAST(:types AS text[]), CAST(:ids AS text[]), CAST(:versions AS int[]), "
-        "CAST(:moments AS timestamptz[]), CAST(:deleted AS boolean[]), CAST(:contents AS text[])) "
+        "SELECT resource_type, id, version_id, last_updated, deleted, content FROM v "
         "ON CONFLICT (resource_type, id) DO UPDATE SET version_id = EXCLUDED.version_id, "
         "last_updated = EXCLUDED.last_updated, deleted = EXCLUDED.deleted, content = EXCLUDED.content"
     )
 
 
-def _flush_params(versions: list[_Version]) -> dict[str, Any]:
-    params: dict[str, Any] = {
-        "types": [v.resource_type for v in versions],
-        "ids": [v.id for v in versions],
-        "versions": [v.version_id for v in versions],
-        "moments": [v.last_updated for v in versions],
-        "methods": [v.method for v in versions],
-        "deleted": [v.deleted for v in versions],
-        "contents": [v.content for v in versions],
-        "old_types": [v.resource_type for v in versions if v.replaces_existing],
-        "old_ids": [v.id for v in versions if v.replaces_existing],
+def _flush_params(versions: list[_Version]) -> tuple[dict[str, Any], tuple[str, ...]]:
+    document: dict[str, list] = {
+        "versions": [[v.resource_type, v.id, v.version_id, v.last_updated, v.method, v.deleted, v.content]
+                     for v in versions],
     }
-    for kind, (_table, cols) in _INDEX_COLUMNS.items():
-        columns: list[list[Any]] = [[] for _ in range(3 + len(cols))]
-        for v in versions:
-            if v.index is None:
-                continue
-            for row in getattr(v.index, kind):
-                columns[0].append(v.resource_type)
-                columns[1].append(v.id)
-                for position, value in enumerate(row):
-                    columns[2 + position].append(value)
-        for name, values in zip(("resource_type", "resource_id", "param", *cols), columns, strict=True):
-            params[f"{kind}_{name}"] = values
-    return params
+    if any(v.replaces_existing for v in versions):
+        document["old"] = [[v.resource_type, v.id] for v in versions if v.replaces_existing]
+    kinds = []
+    for kind in _INDEX_COLUMNS:
+        rows = [[v.resource_type, v.id, *row] for v in versions if v.index is not None
+                for row in getattr(v.index, kind)]
+        if rows:
+            kinds.append(kind)
+            document[kind] = rows
+    return {"batch": orjson.dumps(document).decode()}, tuple(kinds)
 
 
 # --- the interactions ---------------------------------------------------------------------------------
