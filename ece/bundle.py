@@ -17,7 +17,6 @@ from urllib.parse import parse_qsl
 
 from ece import fhirjson, reads, search, store
 from ece.errors import BadRequest, FhirError, InvalidResource, Issue, NotFound, PreconditionFailed
-from ece.indexing import parse_reference
 from ece.limits import LIMITS
 from ece.resource_types import is_served
 from ece.tx import Transaction
