@@ -30,8 +30,8 @@ def loads(raw: bytes | str) -> Any:
     try:
         return json.loads(raw, parse_float=_decimal_literal)
     except RecursionError:
-        raise InvalidResource([Issue("structure", "El JSON está anidado demasiado profundo / JSON nested too deeply")]) \
-            from None
+        too_deep = Issue("structure", "El JSON está anidado demasiado profundo / JSON nested too deeply")
+        raise InvalidResource([too_deep]) from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise InvalidResource([Issue("structure", f"JSON mal formado / malformed JSON: {exc}")]) from None
 
