@@ -1,4 +1,4 @@
-"""The ``ece`` command: serve, migrate, load, db-url and run (the ``make run`` entry point)."""
+"""The ``ece`` command: serve, migrate, load, db-url, worker, beat and run (the ``make run`` entry point)."""
 
 from __future__ import annotations
 
@@ -110,6 +110,32 @@ def load(paths: list[Path] = typer.Argument(..., exists=True, dir_okay=False, re
         typer.echo(f"  - {example}")
     if summary.refused:
         raise typer.Exit(code=1)
+
+
+@cli.command()
+def worker(concurrency: int = typer.Option(None, min=1, help="Procesos hijos / child processes "
+                                           "(por defecto, uno por CPU / default: one per CPU)."),
+           loglevel: str = typer.Option("info", help="Nivel de registro / log level.")) -> None:
+    """Procesa las tareas en segundo plano (cola "ece"). / Run the background task worker ("ece" queue).
+
+    Broker: ECE_BROKER_URL, or PostgreSQL itself (kombu's SQLAlchemy transport) when it is empty."""
+    from app.celery_app import celery
+
+    argv = ["worker", f"--loglevel={loglevel}"]
+    if concurrency:
+        argv.append(f"--concurrency={concurrency}")
+    celery.worker_main(argv)
+
+
+@cli.command()
+def beat(loglevel: str = typer.Option("info", help="Nivel de registro / log level.")) -> None:
+    """Encola las tareas periódicas; ejecute uno solo. / Queue the periodic tasks; run exactly one.
+
+    Its schedule state is kept under ECE_DATA_DIR."""
+    from app.celery_app import celery
+
+    get_settings().data_dir.mkdir(parents=True, exist_ok=True)
+    celery.start(["beat", f"--loglevel={loglevel}"])
 
 
 def main() -> None:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from app import migrate
@@ -24,7 +25,8 @@ from app.db import EmbeddedPostgres, ensure_database, libpq_url, make_async_engi
 from ece.tx import Transaction
 
 ROOT = Path(__file__).resolve().parents[1]
-WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
+# One database per test process, so parallel runs on one server never touch each other's data.
+RUN = f"{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_{os.getpid()}"
 
 
 def _server_admin_url() -> str:
@@ -35,13 +37,15 @@ def _server_admin_url() -> str:
     return sqlalchemy_url(embedded.url("postgres"))
 
 
-def _fresh_database(admin_url: str, name: str) -> str:
-    from sqlalchemy import create_engine, text
-
+def _drop_database(admin_url: str, name: str) -> None:
     engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     engine.dispose()
+
+
+def _fresh_database(admin_url: str, name: str) -> str:
+    _drop_database(admin_url, name)
     ensure_database(admin_url, name)
     url = make_url(admin_url).set(database=name)
     return url.render_as_string(hide_password=False)
@@ -53,11 +57,13 @@ def server_admin_url() -> str:
 
 
 @pytest.fixture(scope="session")
-def database_url(server_admin_url: str) -> str:
+def database_url(server_admin_url: str) -> Iterator[str]:
     """A database of this run, migrated once with the project's Alembic migrations."""
-    url = _fresh_database(server_admin_url, f"ece_test_{WORKER}")
+    name = f"ece_test_{RUN}"
+    url = _fresh_database(server_admin_url, name)
     migrate.upgrade(url)
-    return url
+    yield url
+    _drop_database(server_admin_url, name)
 
 
 @pytest.fixture(scope="session")
@@ -87,13 +93,14 @@ def _free_port() -> int:
 @pytest.fixture(scope="session")
 def live_server(server_admin_url: str) -> Iterator[str]:
     """A real ``ece serve`` process on its own migrated database; yields the FHIR base URL."""
-    url = _fresh_database(server_admin_url, f"ece_live_{WORKER}")
+    name = f"ece_live_{RUN}"
+    url = _fresh_database(server_admin_url, name)
     migrate.upgrade(url)
     port = _free_port()
     env = {**os.environ, "ECE_DATABASE_URL": libpq_url(url), "ECE_PORT": str(port), "ECE_HOST": "127.0.0.1",
            "ECE_WORKERS": "1", "ECE_MAX_BODY_BYTES": str(8 * 1024 * 1024)}
     (ROOT / "var").mkdir(exist_ok=True)
-    log = open(ROOT / "var" / f"live-server-{WORKER}.log", "w")  # noqa: SIM115 - closed below
+    log = open(ROOT / "var" / f"live-server-{RUN}.log", "w")  # noqa: SIM115 - closed below
     process = subprocess.Popen([sys.executable, "-m", "app", "serve"], cwd=ROOT, env=env, stdout=log,
                                stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}/fhir"
@@ -116,6 +123,7 @@ def live_server(server_admin_url: str) -> Iterator[str]:
     except subprocess.TimeoutExpired:
         process.kill()
     log.close()
+    _drop_database(server_admin_url, name)
 
 
 @pytest.fixture

@@ -1,0 +1,72 @@
+"""The Celery application behind ``ece worker`` and ``ece beat``: wiring only; task modules go in ``include``.
+
+The broker is ``ECE_BROKER_URL`` (RabbitMQ in production) or, when it is empty, kombu's SQLAlchemy transport on
+the record's own PostgreSQL, so a demo needs nothing more than the database.
+"""
+
+from __future__ import annotations
+
+from celery import Celery
+from kombu import Exchange, Queue
+
+from app.settings import Settings, get_settings
+
+TASK_QUEUE = "ece"
+# kombu's SQLAlchemy transport polls its message table; its default pause between empty polls is 1 s.
+SQL_BROKER_POLLING_INTERVAL_SECONDS = 0.2
+
+
+def broker_url(settings: Settings) -> str:
+    if settings.broker_url:
+        return settings.broker_url
+    from app.db import resolve_database_url
+
+    # kombu cuts "sqla+" off and hands the rest to sqlalchemy.create_engine, so the psycopg 3 dialect
+    # ("postgresql+psycopg://") is kept; a bare "sqla+postgresql://" would ask for psycopg2, not installed.
+    # The transport creates its own tables (kombu_queue, kombu_message) in that database.
+    return "sqla+" + resolve_database_url(settings)
+
+
+def _use_short_sql_polling() -> None:
+    # Not broker_transport_options={"polling_interval": ...}: that transport passes every option on to
+    # create_engine(), which refuses the unknown keyword (kombu 5.7), so set the transport's own default.
+    from kombu.transport import sqlalchemy as kombu_sqlalchemy
+
+    kombu_sqlalchemy.Transport.polling_interval = SQL_BROKER_POLLING_INTERVAL_SECONDS
+
+
+_settings = get_settings()
+_broker = broker_url(_settings)
+if _broker.startswith(("sqla+", "sqlalchemy+")):
+    _use_short_sql_polling()
+
+celery = Celery("ece", broker=_broker, include=[])  # task modules are listed here as they arrive
+celery.conf.update(
+    # A task is acknowledged when it finishes, not when it is received, and a worker killed mid-task
+    # (OOM, SIGKILL) gets its message requeued: work is redelivered, so tasks must be idempotent.
+    task_acks_late=True,
+    task_reject_on_worker_lost=True,
+    # With late acks, each process reserves one message at a time; prefetched work would wait behind a
+    # long task and be redelivered only when that worker's connection dies.
+    worker_prefetch_multiplier=1,
+    # On broker connection loss the unacked messages go back to the queue; cancel the running copies
+    # rather than finish them twice.
+    worker_cancel_long_running_tasks_on_connection_loss=True,
+    # Durable exchange and queue so queued work survives a RabbitMQ restart (messages are persistent by
+    # default).
+    task_queues=(
+        Queue(TASK_QUEUE, Exchange(TASK_QUEUE, type="direct", durable=True), routing_key=TASK_QUEUE, durable=True),
+    ),
+    task_default_queue=TASK_QUEUE,
+    task_default_exchange=TASK_QUEUE,
+    task_default_routing_key=TASK_QUEUE,
+    # Tasks receive ids, never objects (CONVENTIONS.md), so JSON is enough and pickle is never accepted.
+    task_serializer="json",
+    result_serializer="json",
+    accept_content=["json"],
+    timezone="America/Tegucigalpa",
+    enable_utc=True,
+    broker_connection_retry_on_startup=True,
+    beat_schedule={},
+    beat_schedule_filename=str(_settings.data_dir / "celerybeat-schedule"),
+)
