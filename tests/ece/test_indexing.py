@@ -1,0 +1,50 @@
+"""Index extraction (R4 search.html#ptypes): dates as precision ranges, folded strings, tokens, references."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from ece.indexing import date_range, extract, fold
+
+
+def test_a_year_stands_for_the_whole_year():
+    assert date_range("1990") == (datetime(1990, 1, 1, tzinfo=UTC), datetime(1991, 1, 1, tzinfo=UTC))
+
+
+def test_a_month_ends_at_the_start_of_the_next_one():
+    assert date_range("2024-12") == (datetime(2024, 12, 1, tzinfo=UTC), datetime(2025, 1, 1, tzinfo=UTC))
+
+
+def test_a_date_time_with_zone_is_normalised_to_utc_and_lasts_one_second():
+    low, high = date_range("2026-11-29T10:15:30-06:00")
+    assert low == datetime(2026, 11, 29, 16, 15, 30, tzinfo=UTC)
+    assert (high - low).total_seconds() == 1
+
+
+def test_an_invalid_date_gives_no_range():
+    assert date_range("29/11/2026") is None
+
+
+def test_folding_removes_case_and_accents():
+    assert fold("PÉREZ Núñez") == "perez nunez"
+
+
+def test_patient_rows_cover_identifier_names_gender_and_birthdate():
+    rows = extract("Patient", {
+        "resourceType": "Patient",
+        "identifier": [{"system": "urn:oid:2.16.340.1.1.1", "value": "0801199012345"}],
+        "name": [{"family": "Pérez", "given": ["María", "José"]}],
+        "gender": "female", "birthDate": "1990-05-02",
+    })
+    assert ("identifier", "urn:oid:2.16.340.1.1.1", "0801199012345") in rows.token
+    assert ("gender", None, "female") in rows.token
+    assert ("family", "perez", "Pérez") in rows.string
+    assert ("given", "jose", "José") in rows.string
+    assert [r[0] for r in rows.date] == ["birthdate"]
+
+
+def test_observation_subject_indexes_both_subject_and_patient():
+    rows = extract("Observation", {"resourceType": "Observation", "status": "final", "code": {"text": "PA"},
+                                   "subject": {"reference": "Patient/p-1"}})
+    assert ("subject", "Patient", "p-1", None) in rows.reference
+    assert ("patient", "Patient", "p-1", None) in rows.reference
