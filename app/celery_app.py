@@ -23,7 +23,9 @@ def broker_url(settings: Settings) -> str:
 
     # kombu cuts "sqla+" off and hands the rest to sqlalchemy.create_engine, so the psycopg 3 dialect
     # ("postgresql+psycopg://") is kept; a bare "sqla+postgresql://" would ask for psycopg2, not installed.
-    # The transport creates its own tables (kombu_queue, kombu_message) in that database.
+    # The transport creates its own tables (kombu_queue, kombu_message) in that database. It hides a message
+    # once a worker takes it and never shows it again: a worker killed outright loses what it had taken (the
+    # outbox sweep of CONVENTIONS.md covers that), so production uses RabbitMQ.
     return "sqla+" + resolve_database_url(settings)
 
 
@@ -42,8 +44,9 @@ if _broker.startswith(("sqla+", "sqlalchemy+")):
 
 celery = Celery("ece", broker=_broker, include=[])  # task modules are listed here as they arrive
 celery.conf.update(
-    # A task is acknowledged when it finishes, not when it is received, and a worker killed mid-task
-    # (OOM, SIGKILL) gets its message requeued: work is redelivered, so tasks must be idempotent.
+    # A task is acknowledged when it finishes, not when it is received, and a pool process killed mid-task
+    # (OOM, SIGKILL) gets its message requeued; on RabbitMQ so does a whole worker that dies, its unacked
+    # messages returning when its connection drops. Work can run twice, so tasks must be idempotent.
     task_acks_late=True,
     task_reject_on_worker_lost=True,
     # With late acks, each process reserves one message at a time; prefetched work would wait behind a

@@ -7,6 +7,13 @@ from ece.schema import metadata
 
 config = context.config
 
+# kombu's SQLAlchemy transport (the embedded broker) keeps its own tables in this database.
+BROKER_TABLES = {"kombu_queue", "kombu_message"}
+
+
+def include_name(name, type_, parent_names) -> bool:
+    return not (type_ == "table" and name in BROKER_TABLES)
+
 
 def run_migrations_online() -> None:
     url = config.get_main_option("sqlalchemy.url")
@@ -17,13 +24,13 @@ def run_migrations_online() -> None:
         url = resolve_database_url(get_settings())
     connectable = config.attributes.get("connection")
     if connectable is not None:
-        context.configure(connection=connectable, target_metadata=metadata)
+        context.configure(connection=connectable, target_metadata=metadata, include_name=include_name)
         with context.begin_transaction():
             context.run_migrations()
         return
     engine = create_engine(url, poolclass=pool.NullPool)
     with engine.connect() as connection:
-        context.configure(connection=connection, target_metadata=metadata)
+        context.configure(connection=connection, target_metadata=metadata, include_name=include_name)
         with context.begin_transaction():
             context.run_migrations()
     engine.dispose()
