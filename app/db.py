@@ -33,8 +33,9 @@ def libpq_url(url: str) -> str:
 
 
 def make_async_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+    # Sessions in UTC: timestamps come back in one zone whatever the server's TimeZone setting.
     return create_async_engine(
-        sqlalchemy_url(url), pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False
+        sqlalchemy_url(url), pool_size=pool_size, max_overflow=pool_size, connect_args={"options": "-c TimeZone=UTC"}
     )
 
 

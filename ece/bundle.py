@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass
-from email.utils import format_datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -43,6 +42,7 @@ class Entry:
     result: store.WriteResult | None = None
     response: dict | None = None  # for GET entries and conditional matches
     target: str | None = None  # "Type/id" this entry writes, for reference resolution
+    error: FhirError | None = None  # a batch entry refused while parsing answers on its own
 
     @property
     def where(self) -> str:
@@ -69,7 +69,15 @@ def parse_bundle(bundle: Any, base_url: str) -> tuple[str, list[Entry]]:
                                      ("Bundle.entry",))])
     if len(raw_entries) > LIMITS.max_bundle_entries:
         raise _fail(None, f"Más de {LIMITS.max_bundle_entries} entradas / too many entries", code="too-costly")
-    return kind, [_parse_entry(i, raw, base_url) for i, raw in enumerate(raw_entries)]
+    entries = []
+    for index, raw in enumerate(raw_entries):
+        try:
+            entries.append(_parse_entry(index, raw, base_url))
+        except FhirError as error:
+            if kind == "transaction":
+                raise
+            entries.append(Entry(index, "", "", "", error=error))
+    return kind, entries
 
 
 def _parse_entry(index: int, raw: Any, base_url: str) -> Entry:
@@ -167,7 +175,7 @@ async def transaction(tx: Transaction, *, bundle: Any, base_url: str, return_res
     for entry in ordered:
         if entry.method in ("GET", "HEAD"):
             entry.response = await _get(tx, entry, base_url)
-    return _response_bundle("transaction-response", entries, return_resources)
+    return _response_bundle("transaction-response", entries, return_resources, base_url)
 
 
 def _located(error: FhirError, entry: Entry) -> FhirError:
@@ -325,11 +333,11 @@ def _entry_response(status: int, target: str, version_id: int, last_updated) -> 
         "status": STATUS_TEXT.get(status, str(status)),
         "location": f"{target}/_history/{version_id}",
         "etag": f'W/"{version_id}"',
-        "lastModified": last_updated.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "lastModified": fhirjson.instant(last_updated),
     }
 
 
-def _response_bundle(kind: str, entries: list[Entry], return_resources: bool) -> dict:
+def _response_bundle(kind: str, entries: list[Entry], return_resources: bool, base_url: str) -> dict:
     out = []
     for entry in entries:
         if entry.result is not None:
@@ -338,8 +346,7 @@ def _response_bundle(kind: str, entries: list[Entry], return_resources: bool) ->
             response = _entry_response(result.status, target, result.version_id, result.last_updated)
             item: dict = {"response": response}
             if not result.deleted:
-                item["fullUrl"] = entry.full_url if entry.full_url and not entry.full_url.startswith("urn:") \
-                    else target
+                item["fullUrl"] = f"{base_url}/{target}" if base_url else target
                 if return_resources and result.content is not None:
                     item["resource"] = fhirjson.loads(result.content)
             else:
@@ -361,13 +368,16 @@ def _response_bundle(kind: str, entries: list[Entry], return_resources: bool) ->
 async def _batch(tx: Transaction, entries: list[Entry], base_url: str, return_resources: bool) -> dict:
     """Each entry alone on a savepoint (R4 http.html#brules): a failure answers in its own entry."""
     for entry in entries:
+        if entry.error is not None:
+            entry.response = {"status": str(entry.error.status), "outcome": entry.error.outcome()}
+            continue
         try:
             async with tx.conn.begin_nested():
                 await _batch_entry(tx, entry, base_url)
         except FhirError as error:
             entry.result = None
             entry.response = {"status": str(error.status), "outcome": error.outcome()}
-    return _response_bundle("batch-response", entries, return_resources)
+    return _response_bundle("batch-response", entries, return_resources, base_url)
 
 
 async def _batch_entry(tx: Transaction, entry: Entry, base_url: str) -> None:
@@ -386,7 +396,3 @@ async def _batch_entry(tx: Transaction, entry: Entry, base_url: str) -> None:
     plan = store.WritePlan()
     await _plan(tx, plan, entry, currents, store.now())
     await plan.flush(tx)
-
-
-def http_date(moment) -> str:
-    return format_datetime(moment, usegmt=True)

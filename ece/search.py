@@ -58,6 +58,8 @@ def parse(resource_type: str, pairs: list[tuple[str, str]], *, strict: bool = Fa
         name, _, modifier = raw_name.partition(":")
         if name in RESULT_PARAMETERS:
             _result_parameter(parsed, name, value)
+            if name != "_cursor":
+                parsed.used.append((raw_name, value))
             continue
         if name == "_id":
             ids = [v for v in value.split(",") if v]

@@ -130,7 +130,7 @@ def stamp(data: dict, resource_id: str, version_id: int, last_updated: datetime)
     """The stored text: the client's JSON with the server's id, versionId and lastUpdated (R4 resource.html#Meta)."""
     meta = dict(data["meta"]) if isinstance(data.get("meta"), dict) else {}
     meta["versionId"] = str(version_id)
-    meta["lastUpdated"] = last_updated.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    meta["lastUpdated"] = fhirjson.instant(last_updated)
     body = {"resourceType": data["resourceType"], "id": resource_id, "meta": meta}
     for key, value in data.items():
         if key not in body:

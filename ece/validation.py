@@ -8,6 +8,7 @@ generated registry. Validation fails closed: content that cannot be checked is r
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from functools import cache
 from typing import Any
 
@@ -16,7 +17,7 @@ from pydantic import ValidationError
 
 from ece import resource_types
 from ece.errors import InvalidResource, Issue
-from ece.fhirjson import max_depth
+from ece.narrative import narrative_problem
 from ece.registry import schema
 
 ID_PATTERN = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")  # R4 datatypes.html#id
@@ -47,21 +48,22 @@ def check_resource(data: Any, *, max_json_depth: int, expected_type: str | None 
         raise InvalidResource([Issue("invalid", f"El recurso es {resource_type} pero la URL indica {expected_type} / "
                                                 f"resource type {resource_type} does not match the URL "
                                                 f"({expected_type})", (root or resource_type,))])
-    if max_depth(data, max_json_depth):
+    prefix = root or resource_type
+    issues: list[Issue] = []
+    try:
+        _check_elements(resource_type, data, prefix, 1, max_json_depth, issues)
+    except _TooDeep:
         raise InvalidResource([Issue("structure", f"El recurso está anidado a más de {max_json_depth} niveles / "
                                                   f"resource nested deeper than {max_json_depth} levels",
-                                     (root or resource_type,))])
-    prefix = root or resource_type
+                                     (prefix,))]) from None
+    if issues:
+        raise InvalidResource(issues[:50])
     try:
         get_fhir_model_class(resource_type).model_validate(data)
     except ValidationError as exc:
         raise InvalidResource(_structure_issues(exc, prefix)) from None
-    except (ValueError, TypeError) as exc:  # fhir.resources raises plain errors for some primitives
+    except (ValueError, TypeError, KeyError) as exc:  # fhir.resources raises plain errors for some content
         raise InvalidResource([Issue("value", f"Contenido inválido / invalid content: {exc}", (prefix,))]) from None
-    issues: list[Issue] = []
-    _check_bindings(resource_type, data, prefix, issues)
-    if issues:
-        raise InvalidResource(issues)
     return resource_type
 
 
@@ -83,48 +85,94 @@ def _structure_issues(exc: ValidationError, prefix: str) -> list[Issue]:
     return issues
 
 
-@cache
-def _types_to_walk() -> frozenset[str]:
-    """Types whose subtree holds a required binding or a nested resource (fixpoint over the schema)."""
+# R4 json.html#primitive: booleans, integers and decimals are JSON booleans and numbers, never strings.
+_INTEGER_TYPES = frozenset({"integer", "positiveInt", "unsignedInt"})
+# R4 datatypes.html#string: no control characters other than tab, line feed and carriage return.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+# The members every element may carry beside its value (R4 json.html#primitive: the ``_x`` object).
+_ELEMENT = {"id": {"type": "string", "array": False}, "extension": {"type": "Extension", "array": True}}
+
+
+class _TooDeep(Exception):
+    pass
+
+
+def _check_elements(type_name: str, node: dict, path: str, depth: int, limit: int, issues: list[Issue]) -> None:
+    """Walk every element: JSON types of primitives, empty objects and arrays, text, narrative, and the
+    required bindings; nested resources by their own type."""
+    if depth > limit:
+        raise _TooDeep
+    if not node:
+        issues.append(Issue("structure", "Elemento vacío / empty element (ele-1)", (path,)))
+        return
     types = schema()["types"]
-    walk: set[str] = set()
-    changed = True
-    while changed:
-        changed = False
-        for name, elements in types.items():
-            if name in walk:
-                continue
-            for spec in elements.values():
-                if "vs" in spec or spec["type"] == "Resource" or spec["type"] in walk:
-                    walk.add(name)
-                    changed = True
-                    break
-    return frozenset(walk)
-
-
-def _check_bindings(type_name: str, node: dict, path: str, issues: list[Issue]) -> None:
-    elements = schema()["types"].get(type_name)
+    elements = _ELEMENT if type_name == "Element" else types.get(type_name)
     if elements is None:
         return
-    walk = _types_to_walk()
     for key, value in node.items():
-        spec = elements.get(key)
-        if spec is None:
-            continue
+        if key.startswith("_"):
+            spec = {"type": "Element", "array": isinstance(value, list)}
+        else:
+            spec = elements.get(key)
+            if spec is None:
+                continue  # unknown elements are reported by the structural model
         element_type = spec["type"]
-        value_set = spec.get("vs")
-        nested_resource = element_type == "Resource"
-        if value_set is None and not nested_resource and element_type not in walk:
-            continue
-        items = value if isinstance(value, list) else [value]
+        if isinstance(value, list):
+            if not value:
+                issues.append(Issue("structure", "Lista vacía / empty array", (f"{path}.{key}",)))
+            items, array = value, True
+        else:
+            items, array = [value], False
         for index, item in enumerate(items):
-            item_path = f"{path}.{key}[{index}]" if spec["array"] else f"{path}.{key}"
-            if value_set is not None:
-                _check_code(element_type, item, value_set, item_path, issues)
-            if nested_resource and isinstance(item, dict):
-                _check_bindings(item.get("resourceType", ""), item, item_path, issues)
-            elif isinstance(item, dict) and element_type in walk:
-                _check_bindings(element_type, item, item_path, issues)
+            item_path = f"{path}.{key}[{index}]" if array else f"{path}.{key}"
+            if item is None:
+                if not array:  # null only pads arrays that pair with a ``_x`` array
+                    issues.append(Issue("structure", "null no es un valor / null is not a value", (item_path,)))
+                continue
+            if element_type == "Resource":
+                _check_nested_resource(item, item_path, depth, limit, issues)
+            elif element_type == "Element" or element_type in types:
+                if isinstance(item, dict):
+                    _check_elements(element_type, item, item_path, depth + 1, limit, issues)
+            else:
+                _check_primitive(element_type, item, item_path, issues)
+            if "vs" in spec:
+                _check_code(element_type, item, spec["vs"], item_path, issues)
+
+
+def _check_nested_resource(item: Any, path: str, depth: int, limit: int, issues: list[Issue]) -> None:
+    nested_type = item.get("resourceType") if isinstance(item, dict) else None
+    if not isinstance(nested_type, str) or not resource_types.is_served(nested_type):
+        issues.append(Issue("not-supported", f"Recurso anidado de tipo desconocido / nested resource of unknown "
+                                             f"type '{str(nested_type)[:60]}'", (path,)))
+        return
+    _check_elements(nested_type, item, path, depth + 1, limit, issues)
+
+
+def _check_primitive(element_type: str, value: Any, path: str, issues: list[Issue]) -> None:
+    if element_type == "boolean":
+        ok = isinstance(value, bool)
+    elif element_type in _INTEGER_TYPES:
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif element_type == "decimal":
+        ok = isinstance(value, (int, Decimal)) and not isinstance(value, bool)
+    else:
+        ok = isinstance(value, str)
+        if ok and not value.strip():
+            issues.append(Issue("value", "Cadena vacía / empty string", (path,)))
+            return
+        if ok and _CONTROL.search(value):
+            issues.append(Issue("value", "La cadena contiene caracteres de control / string contains control "
+                                         "characters", (path,)))
+            return
+        if ok and element_type == "xhtml":
+            problem = narrative_problem(value)
+            if problem is not None:
+                issues.append(Issue("value", f"Narrativa inválida / invalid narrative: {problem}", (path,)))
+            return
+    if not ok:
+        issues.append(Issue("value", f"Tipo JSON incorrecto para {element_type} / wrong JSON type for "
+                                     f"{element_type} (R4 json.html#primitive)", (path,)))
 
 
 def _check_code(element_type: str, item: Any, value_set_url: str, path: str, issues: list[Issue]) -> None:

@@ -5,7 +5,6 @@ Only translation between HTTP and the store lives here; no queries and no transa
 
 from __future__ import annotations
 
-from email.utils import format_datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -92,10 +91,6 @@ def if_none_exist(request: Request) -> str | None:
     return value
 
 
-def instant(moment) -> str:
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
 def _body(content: bytes, request: Request) -> bytes:
     return fhirjson.prettify(content) if pretty(request) else content
 
@@ -104,7 +99,7 @@ def resource_response(request: Request, version: Version | WriteResult, *, statu
                       location_base: str | None = None) -> Response:
     headers = {
         "ETag": f'W/"{version.version_id}"',
-        "Last-Modified": format_datetime(version.last_updated, usegmt=True),
+        "Last-Modified": fhirjson.http_date(version.last_updated),
     }
     if location_base is not None:
         headers["Location"] = f"{location_base}/{version.resource_type}/{version.id}/_history/{version.version_id}"
@@ -140,7 +135,7 @@ def history_bundle(request: Request, base: str, versions: list[Version], *, tota
             "request": {"method": method, "url": target if method != "POST" else v.resource_type},
             "response": {"status": "204 No Content" if v.deleted else ("201 Created" if v.version_id == 1 else
                                                                       "200 OK"),
-                         "etag": f'W/"{v.version_id}"', "lastModified": instant(v.last_updated)},
+                         "etag": f'W/"{v.version_id}"', "lastModified": fhirjson.instant(v.last_updated)},
         }
         if v.content is not None:
             entry["resource"] = fhirjson.Raw(v.content)

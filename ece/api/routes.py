@@ -46,6 +46,7 @@ async def metadata(request: Request) -> Response:
 
 
 @router.post("", summary="Transaction or batch Bundle (R4 http.html#transaction)")
+@router.post("/", include_in_schema=False)
 async def transaction(request: Request) -> Response:
     body = await http.read_json_body(request)
     representation = http.prefer(request).get("return") == "representation"
@@ -79,7 +80,7 @@ async def _search(request: Request, resource_type: str, pairs: list[tuple[str, s
     base = _base(request)
     async with unit_of_work(_engine(request)) as tx:
         page = await search.search(tx.conn, resource_type=resource_type, pairs=pairs, strict=strict)
-    used = [(k, v) for k, v in page.used if k not in ("_cursor",)]
+    used = page.used
     links = [{"relation": "self", "url": http.link(base, resource_type, used)}]
     if page.next_cursor is not None:
         links.append({"relation": "next", "url": http.link(base, resource_type,

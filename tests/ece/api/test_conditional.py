@@ -11,15 +11,10 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
-import pytest
 
 FHIR_JSON = {"Content-Type": "application/fhir+json"}
 DNI = "urn:oid:2.16.340.1.1.1"
 
-READ_500 = ("BUG: a conditional create that matches answers 500 (it reads the match) unless PostgreSQL's "
-            "TimeZone is literally 'UTC': ece/api/http.py "
-            "formats Last-Modified with format_datetime(usegmt=True), which rejects the ZoneInfo tzinfo "
-            "psycopg returns for any other zone (e.g. Etc/UTC, America/Tegucigalpa)")
 
 
 def unique_dni() -> str:
@@ -69,7 +64,6 @@ def test_conditional_create_without_a_match_creates_with_201(http):
     assert search_ids(http, "Patient", identifier=f"{DNI}|{dni}") == [response.json()["id"]]
 
 
-@pytest.mark.xfail(reason=READ_500, strict=True)
 def test_conditional_create_with_one_match_returns_it_with_200_and_writes_nothing(http):
     dni = unique_dni()
     existing = created_id(http, patient(dni=dni))
@@ -154,7 +148,6 @@ def test_conditional_delete_with_several_matches_is_412_and_deletes_nothing(http
     assert len(search_ids(http, "Patient", identifier=f"{DNI}|{dni}")) == 2
 
 
-@pytest.mark.xfail(reason=READ_500, strict=True)
 def test_concurrent_conditional_creates_store_exactly_one_patient(http, live_server):
     dni = unique_dni()
 

@@ -14,15 +14,11 @@ from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 
 import httpx
-import pytest
 
 FHIR_JSON = {"Content-Type": "application/fhir+json"}
 JSON_PATCH = {"Content-Type": "application/json-patch+json"}
 DNI = "urn:oid:2.16.340.1.1.1"
 
-READ_500 = ("BUG: read and vread answer 500 unless PostgreSQL's TimeZone is literally 'UTC': ece/api/http.py "
-            "formats Last-Modified with format_datetime(usegmt=True), which rejects the ZoneInfo tzinfo "
-            "psycopg returns for any other zone (e.g. Etc/UTC, America/Tegucigalpa)")
 
 
 def unique_dni() -> str:
@@ -79,7 +75,6 @@ def test_create_answers_201_with_location_etag_last_modified_and_meta(http, live
     assert body["name"] == [{"family": "Pérez", "given": ["María"]}]
 
 
-@pytest.mark.xfail(reason=READ_500, strict=True)
 def test_read_returns_the_current_version_with_its_etag(http):
     created = create(http, patient(dni=unique_dni())).json()
 
@@ -110,7 +105,6 @@ def test_update_writes_version_2_with_new_etag_and_location(http, live_server):
     assert response.json()["name"][0]["family"] == "López"
 
 
-@pytest.mark.xfail(reason=READ_500, strict=True)
 def test_vread_returns_each_version_as_it_was(http):
     resource = patient(dni=unique_dni())
     resource_id = created_id(http, resource)
@@ -162,7 +156,6 @@ def test_update_with_matching_if_match_succeeds(http):
 # --- delete and history -------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(reason=READ_500, strict=True)
 def test_delete_answers_204_then_read_is_410_and_the_old_version_stays_readable(http):
     resource_id = created_id(http, patient(dni=unique_dni()))
 

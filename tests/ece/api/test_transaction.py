@@ -9,15 +9,11 @@ from __future__ import annotations
 import uuid
 
 import httpx
-import pytest
 
 FHIR_JSON = {"Content-Type": "application/fhir+json"}
 DNI = "urn:oid:2.16.340.1.1.1"
 AMBULATORY = {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "AMB"}
 
-BATCH_ALL_OR_NOTHING = ("BUG: a batch entry with an invalid resource fails the whole batch with 400: entries are "
-                        "validated while the Bundle is parsed (ece/bundle.py _parse_entry), before the per-entry "
-                        "savepoints")
 
 
 def unique_system() -> str:
@@ -241,7 +237,6 @@ def test_batch_answers_each_entry_on_its_own(http, live_server):
     assert http.get(f"/Patient/{mismatched}").status_code == 404
 
 
-@pytest.mark.xfail(reason=BATCH_ALL_OR_NOTHING, strict=True)
 def test_batch_entry_with_an_invalid_resource_fails_alone(http, live_server):
     # R4 http.html#brules: in a batch, the failure of one entry does not alter the others.
     system = unique_system()

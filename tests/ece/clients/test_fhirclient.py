@@ -13,9 +13,6 @@ from requests import HTTPError
 
 DNI = "urn:oid:2.16.340.1.1.1"
 
-READ_500 = ("BUG: read and vread answer 500 unless PostgreSQL's TimeZone is literally 'UTC': ece/api/http.py "
-            "formats Last-Modified with format_datetime(usegmt=True), which rejects the ZoneInfo tzinfo "
-            "psycopg returns for any other zone (e.g. Etc/UTC, America/Tegucigalpa)")
 
 
 def unique_system() -> str:
@@ -34,7 +31,6 @@ def maria(system: str) -> Patient:
                     "address": [{"city": "San Pedro Sula", "state": "Cortés", "country": "HN"}]})
 
 
-@pytest.mark.xfail(reason=READ_500, strict=True)
 def test_patient_created_with_fhirclient_reads_back_as_a_model(smart):
     system = unique_system()
 

@@ -11,9 +11,6 @@ from fhirpy.base.exceptions import ResourceNotFound
 
 DNI = "urn:oid:2.16.340.1.1.1"
 
-READ_500 = ("BUG: read and vread answer 500 unless PostgreSQL's TimeZone is literally 'UTC': ece/api/http.py "
-            "formats Last-Modified with format_datetime(usegmt=True), which rejects the ZoneInfo tzinfo "
-            "psycopg returns for any other zone (e.g. Etc/UTC, America/Tegucigalpa)")
 
 
 def unique_system() -> str:
@@ -26,7 +23,6 @@ def patient_fields(*, system: str, value: str = "0801199012345", family: str = "
             "gender": "female", "birthDate": "1990-05-02"}
 
 
-@pytest.mark.xfail(reason=READ_500, strict=True)
 def test_sync_client_creates_reads_updates_searches_and_deletes(live_server):
     client = SyncFHIRClient(live_server)
     system = unique_system()
@@ -70,7 +66,6 @@ def test_sync_client_fetch_all_follows_next_links_across_pages(live_server):
     assert only["identifier"][0]["value"] == "0801199000003"
 
 
-@pytest.mark.xfail(reason=READ_500, strict=True)
 async def test_async_client_creates_reads_updates_searches_and_deletes(live_server):
     client = AsyncFHIRClient(live_server)
     system = unique_system()
