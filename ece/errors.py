@@ -127,3 +127,12 @@ class UnprocessableEntity(FhirError):
 
     def __init__(self, issues: list[Issue]):
         super().__init__(issues, 422)
+
+
+class ValidatorUnavailable(FhirError):
+    """A validator in the write path could not run: the write is refused, not let through (fail closed)."""
+
+    default_code = "exception"
+
+    def __init__(self, issues: list[Issue]):
+        super().__init__(issues, 503)

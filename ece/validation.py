@@ -7,19 +7,21 @@ generated registry. Validation fails closed: content that cannot be checked is r
 
 from __future__ import annotations
 
+import logging
 import re
 from decimal import Decimal
 from functools import cache
-from typing import Any
+from typing import Any, Protocol
 
 from fhir.resources.R4B import get_fhir_model_class
 from pydantic import ValidationError
 
 from ece import resource_types
-from ece.errors import InvalidResource, Issue
+from ece.errors import InvalidResource, Issue, UnprocessableEntity, ValidatorUnavailable
 from ece.narrative import narrative_problem
 from ece.registry import schema
 
+log = logging.getLogger(__name__)
 ID_PATTERN = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")  # R4 datatypes.html#id
 
 
@@ -64,7 +66,40 @@ def check_resource(data: Any, *, max_json_depth: int, expected_type: str | None 
         raise InvalidResource(_structure_issues(exc, prefix)) from None
     except (ValueError, TypeError, KeyError) as exc:  # fhir.resources raises plain errors for some content
         raise InvalidResource([Issue("value", f"Contenido inválido / invalid content: {exc}", (prefix,))]) from None
+    _run_profile_validators(data, resource_type, prefix)
     return resource_type
+
+
+class ProfileValidator(Protocol):
+    """Checks a structurally valid resource against profiles (the national ones live in fhir_profiles).
+
+    Answers the issues found (empty when it conforms); ``location`` is the FHIRPath prefix of the resource
+    (``Patient`` or ``Bundle.entry[3].resource``). Raising means it could not run.
+    """
+
+    def __call__(self, data: dict, *, resource_type: str, location: str) -> list[Issue]: ...
+
+
+_profile_validators: list[ProfileValidator] = []
+
+
+def register_profile_validator(validator: ProfileValidator) -> None:
+    """Install a profile validator in the single write path (done once by the composition root)."""
+    if validator not in _profile_validators:
+        _profile_validators.append(validator)
+
+
+def _run_profile_validators(data: dict, resource_type: str, location: str) -> None:
+    for validator in _profile_validators:
+        try:
+            issues = validator(data, resource_type=resource_type, location=location)
+        except Exception as exc:  # fail closed: a write that cannot be checked is refused
+            log.exception("profile validator failed")
+            raise ValidatorUnavailable([Issue("exception", "No se pudo validar contra el perfil; no se guardó nada "
+                                                           "/ profile validation could not run; nothing was saved",
+                                              (location,))]) from exc
+        if any(issue.severity in ("error", "fatal") for issue in issues):
+            raise UnprocessableEntity(issues[:50])
 
 
 _ERROR_TEXT = {
