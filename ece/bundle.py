@@ -317,12 +317,12 @@ async def _get(tx: Transaction, entry: Entry, base_url: str) -> dict:
             response["resource"] = fhirjson.loads(found.content)
             return response
         if len(parts) == 1 and is_served(parts[0]):
-            page = await search.search(tx.conn, resource_type=parts[0],
+            page = await search.search(tx.conn, resource_types=[parts[0]],
                                        pairs=parse_qsl(query, keep_blank_values=True))
-            return {"status": "200 OK", "resource": {
-                "resourceType": "Bundle", "type": "searchset", "total": page.total,
-                "entry": [{"fullUrl": f"{base_url}/{parts[0]}/{i}", "resource": fhirjson.loads(c),
-                           "search": {"mode": "match"}} for i, c in page.matches]}}
+            entries = [{"fullUrl": f"{base_url}/{t}/{i}", "resource": fhirjson.loads(c), "search": {"mode": mode}}
+                       for mode, rows in (("match", page.matches), ("include", page.included)) for t, i, c in rows]
+            return {"status": "200 OK", "resource": {"resourceType": "Bundle", "type": "searchset",
+                                                     "total": page.total, "entry": entries}}
         raise NotFound([Issue("not-found", f"URL no admitida en un Bundle / unsupported url '{entry.url[:80]}'")])
     except FhirError as error:
         return {"status": f"{error.status}", "outcome": error.outcome()}

@@ -1,27 +1,31 @@
 """Search-index extraction: the rows a resource contributes to the ``search_*`` tables.
 
-Parameters come from the generated registry of the official R4 SearchParameters; each expression
-that is a plain navigation was compiled by the generator into path steps, so extraction here is a
-walk, not an interpreter (R4 search.html#ptypes gives the matching rules for each value type).
+Parameters come from the generated registry of the official R4 SearchParameters (and, later, the
+national ones). Each expression that is a navigation was compiled by the generator into path steps
+(``resolve() is X`` became a target type, ``extension('url')`` and ``where(a='b')`` became filtered
+steps), so extraction is a walk over compiled accessors, never an interpreter per write.
+R4 search.html#ptypes gives the matching rules each value type is indexed for.
 """
 
 from __future__ import annotations
 
-import re
-import unicodedata
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from functools import cache
 from typing import Any
 
+from ece.dates import END_OF_TIME, START_OF_TIME, date_range, fold
+from ece.references import parse_reference
 from ece.registry import search_parameters
 
-INDEXED_TYPES = ("token", "string", "date", "reference")
+INDEXED_TYPES = ("token", "string", "date", "reference", "number", "quantity", "uri", "composite")
 MAX_INDEXED_TEXT = 1000  # btree rows must stay well under PostgreSQL's ~2.7 kB limit
 
 CONTACT_POINT_SYSTEMS = frozenset({"phone", "fax", "email", "pager", "url", "sms", "other"})
 HUMAN_NAME_PARTS = ("family", "given", "prefix", "suffix", "text")
 ADDRESS_PARTS = ("line", "city", "district", "state", "postalCode", "country", "text")
+# Parameters on every resource (R4 resource.html#search); _id and _lastUpdated are columns of ``resource``.
+COMMON_PARAMETERS = ("_tag", "_security", "_profile", "_source")
 
 
 @dataclass(frozen=True)
@@ -31,22 +35,83 @@ class Path:
 
 
 @dataclass(frozen=True)
+class Component:
+    type: str
+    paths: tuple[Path, ...]
+
+
+@dataclass(frozen=True)
 class IndexedParam:
     name: str
     type: str
     paths: tuple[Path, ...]
     targets: tuple[str, ...]
+    components: tuple[Component, ...] = ()
+
+
+def _compile_paths(spec: dict) -> tuple[Path, ...]:
+    return tuple(Path(tuple(_freeze(s) for s in p["steps"]), p.get("target")) for p in spec["paths"])
+
+
+def _freeze(step: Any) -> Any:
+    if isinstance(step, dict):
+        return (step["name"], tuple(sorted(step["where"].items())))
+    return step
+
+
+@cache
+def _by_url() -> dict[str, dict]:
+    return {spec["url"]: spec for specs in search_parameters().values() for spec in specs.values()}
+
+
+def _component_paths(expression: str) -> tuple[Path, ...] | None:
+    """``code`` -> code; ``value.as(Quantity) | value.as(Range)`` -> valueQuantity, valueRange."""
+    paths = []
+    for alternative in expression.split(" | "):
+        if alternative.startswith("value.as(") and alternative.endswith(")"):
+            kind = alternative[len("value.as("):-1]
+            paths.append(Path(("value" + kind[0].upper() + kind[1:],), None))
+        elif alternative.replace(".", "").isalnum() and alternative != "value":
+            paths.append(Path(tuple(alternative.split(".")), None))
+        else:
+            return None
+    return tuple(paths)
+
+
+def _components(spec: dict) -> tuple[Component, ...] | None:
+    """Two-part composites whose first part is a token (``code$value``), the shape of every clinical one."""
+    parts = spec.get("components") or []
+    if len(parts) != 2:
+        return None
+    out = []
+    for part in parts:
+        definition = _by_url().get(part["definition"])
+        paths = _component_paths(part["expression"])
+        if definition is None or paths is None or definition["type"] not in ("token", "quantity", "date", "string"):
+            return None
+        out.append(Component(definition["type"], paths))
+    return tuple(out) if out[0].type == "token" else None
 
 
 @cache
 def indexed_params(resource_type: str) -> tuple[IndexedParam, ...]:
     """Parameters of ``resource_type`` this server indexes (and can therefore search)."""
+    registry = search_parameters()
+    specs = dict(registry.get(resource_type, {}))
+    for name in COMMON_PARAMETERS:
+        specs.setdefault(name, registry["Resource"][name])
     out = []
-    for name, spec in sorted(search_parameters().get(resource_type, {}).items()):
+    for name, spec in sorted(specs.items()):
         if spec["type"] not in INDEXED_TYPES or not spec.get("paths"):
             continue
-        paths = tuple(Path(tuple(_freeze(s) for s in p["steps"]), p.get("target")) for p in spec["paths"])
-        out.append(IndexedParam(name, spec["type"], paths, tuple(spec.get("targets") or ())))
+        components: tuple[Component, ...] = ()
+        if spec["type"] == "composite":
+            found = _components(spec)
+            if found is None:
+                continue
+            components = found
+        out.append(IndexedParam(name, spec["type"], _compile_paths(spec), tuple(spec.get("targets") or ()),
+                                components))
     return tuple(out)
 
 
@@ -58,19 +123,10 @@ def indexed_param(resource_type: str, name: str) -> IndexedParam | None:
     return None
 
 
-def _freeze(step: Any) -> Any:
-    if isinstance(step, dict):
-        return (step["name"], tuple(sorted(step["where"].items())))
-    return step
-
-
-def _navigate(data: dict, path: Path) -> list[Any]:
+def navigate(data: Any, path: Path) -> list[Any]:
     values: list[Any] = [data]
     for step in path.steps:
-        if isinstance(step, tuple):
-            name, where = step
-        else:
-            name, where = step, ()
+        name, where = step if isinstance(step, tuple) else (step, ())
         found: list[Any] = []
         for value in values:
             if not isinstance(value, dict):
@@ -81,14 +137,23 @@ def _navigate(data: dict, path: Path) -> list[Any]:
             for item in child if isinstance(child, list) else (child,):
                 if where and not (isinstance(item, dict) and all(item.get(k) == v for k, v in where)):
                     continue
-                found.append(item)
+                found.append(_unwrap_extension(item) if name == "extension" and where else item)
         values = found
     if path.target is not None:
-        values = [v for v in values if _reference_type(v) == path.target]
+        values = [v for v in values if reference_type(v) == path.target]
     return values
 
 
-def _reference_type(value: Any) -> str | None:
+def _unwrap_extension(extension: Any) -> Any:
+    """``extension('url')`` selects the extension; its value is what gets indexed."""
+    if isinstance(extension, dict):
+        for key, value in extension.items():
+            if key.startswith("value"):
+                return value
+    return extension
+
+
+def reference_type(value: Any) -> str | None:
     if isinstance(value, dict) and isinstance(value.get("reference"), str):
         parsed = parse_reference(value["reference"])
         return parsed[0] if parsed else value.get("type")
@@ -97,55 +162,98 @@ def _reference_type(value: Any) -> str | None:
 
 @dataclass
 class IndexRows:
-    token: list[tuple[str, str | None, str | None]]
-    string: list[tuple[str, str, str]]
-    date: list[tuple[str, datetime, datetime]]
-    reference: list[tuple[str, str | None, str | None, str | None]]
+    token: list[tuple] = field(default_factory=list)
+    string: list[tuple] = field(default_factory=list)
+    date: list[tuple] = field(default_factory=list)
+    reference: list[tuple] = field(default_factory=list)
+    number: list[tuple] = field(default_factory=list)
+    quantity: list[tuple] = field(default_factory=list)
+    uri: list[tuple] = field(default_factory=list)
+    composite: list[tuple] = field(default_factory=list)
 
 
 def extract(resource_type: str, data: dict) -> IndexRows:
-    rows = IndexRows([], [], [], [])
+    rows = IndexRows()
     for param in indexed_params(resource_type):
-        values = [v for path in param.paths for v in _navigate(data, path)]
+        values = [v for path in param.paths for v in navigate(data, path)]
         if not values:
             continue
-        if param.type == "token":
-            rows.token.extend({(param.name, s, c) for v in values for s, c in _tokens(v)})
-        elif param.type == "string":
-            rows.string.extend({(param.name, fold(s)[:MAX_INDEXED_TEXT], s[:MAX_INDEXED_TEXT])
-                                for v in values for s in _strings(v)})
-        elif param.type == "date":
-            rows.date.extend({(param.name, lo, hi) for v in values for lo, hi in _ranges(v)})
-        elif param.type == "reference":
-            rows.reference.extend({(param.name, *r) for v in values if (r := _reference(v)) is not None})
+        target: list[tuple] = getattr(rows, param.type)
+        found: set[tuple] = set()
+        for value in values:
+            for row in _rows(param, value):
+                found.add((param.name, *row))
+        target.extend(found)
     return rows
 
 
-def fold(text: str) -> str:
-    """Case- and accent-insensitive form for string search ("Pérez" matches "perez")."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+def _rows(param: IndexedParam, value: Any) -> list[tuple]:
+    kind = param.type
+    if kind == "token":
+        return tokens(value)
+    if kind == "string":
+        return [(fold(s)[:MAX_INDEXED_TEXT], s[:MAX_INDEXED_TEXT]) for s in strings(value)]
+    if kind == "date":
+        return ranges(value)
+    if kind == "reference":
+        found = reference(value)
+        return [found] if found is not None else []
+    if kind == "number":
+        number = _decimal(value)
+        return [(number,)] if number is not None else []
+    if kind == "quantity":
+        return quantities(value)
+    if kind == "uri":
+        return [(value[:MAX_INDEXED_TEXT],)] if isinstance(value, str) else []
+    return _composite_rows(param, value)
 
 
-def _tokens(value: Any) -> list[tuple[str | None, str | None]]:
+def _composite_rows(param: IndexedParam, value: Any) -> list[tuple]:
+    """(code system, code, then the second part in the columns of its type); the two parts come from the
+    same element, which is what makes a composite different from two separate parameters."""
+    first, second = param.components
+    codes = [t for path in first.paths for v in navigate(value, path) for t in tokens(v)]
+    out = []
+    for v in (v for path in second.paths for v in navigate(value, path)):
+        if second.type == "token":
+            parts = [(s, c, None, None, None, None, None, None) for s, c, _text in tokens(v)]
+        elif second.type == "quantity":
+            parts = [(None, None, q, s, c, None, None, None) for q, s, c, _unit in quantities(v)]
+        elif second.type == "date":
+            parts = [(None, None, None, None, None, lo, hi, None) for lo, hi in ranges(v)]
+        else:
+            parts = [(None, None, None, None, None, None, None, fold(s)[:MAX_INDEXED_TEXT]) for s in strings(v)]
+        out.extend((cs, cc, *part) for cs, cc, _t in codes for part in parts)
+    return out
+
+
+def tokens(value: Any) -> list[tuple[str | None, str | None, str | None]]:
+    """(system, code, folded text) per R4 search.html#token, by the datatype of the value."""
     if isinstance(value, bool):
-        return [(None, "true" if value else "false")]
+        return [(None, "true" if value else "false", None)]
     if isinstance(value, str):
-        return [(None, value)]
+        return [(None, value[:MAX_INDEXED_TEXT], None)]
     if not isinstance(value, dict):
         return []
     if "coding" in value or ("text" in value and "code" not in value and "value" not in value):
-        return [t for coding in value.get("coding", []) for t in _tokens(coding)]
+        text = value.get("text")
+        out = [(s, c, fold(t)[:MAX_INDEXED_TEXT] if t else None)
+               for coding in value.get("coding", []) for s, c, t in tokens(coding)]
+        if isinstance(text, str):
+            out = [(s, c, fold(text)[:MAX_INDEXED_TEXT]) for s, c, _ in out] or [(None, None, fold(text))]
+        return out
     if "code" in value:  # Coding
-        return [(value.get("system"), value.get("code"))]
+        display = value.get("display")
+        return [(value.get("system"), value.get("code"), fold(display)[:MAX_INDEXED_TEXT] if display else None)]
     if "value" in value:
         if value.get("system") in CONTACT_POINT_SYSTEMS:  # ContactPoint matches on its value
-            return [(None, str(value["value"]))]
-        return [(value.get("system"), str(value["value"]))]  # Identifier
+            return [(None, str(value["value"]), None)]
+        label = (value.get("type") or {}).get("text") if isinstance(value.get("type"), dict) else None
+        return [(value.get("system"), str(value["value"]), fold(label) if label else None)]  # Identifier
     return []
 
 
-def _strings(value: Any) -> list[str]:
+def strings(value: Any) -> list[str]:
     if isinstance(value, str):
         return [value]
     if not isinstance(value, dict):
@@ -161,109 +269,52 @@ def _strings(value: Any) -> list[str]:
     return out
 
 
-_REFERENCE = re.compile(r"^(?:(?P<base>.+)/)?(?P<type>[A-Z][A-Za-z]+)/(?P<id>[A-Za-z0-9\-.]{1,64})"
-                        r"(?:/_history/[A-Za-z0-9\-.]{1,64})?$")
-
-
-def parse_reference(reference: str) -> tuple[str, str] | None:
-    """``Patient/1``, ``http://base/Patient/1`` or ``Patient/1/_history/2`` -> (type, id)."""
-    match = _REFERENCE.match(reference)
-    if match is None:
-        return None
-    return match.group("type"), match.group("id")
-
-
-def _reference(value: Any) -> tuple[str | None, str | None, str | None] | None:
+def reference(value: Any) -> tuple | None:
+    """(target type, target id, url, identifier system, identifier value)."""
     if isinstance(value, str):  # canonical or uri used as a reference target
-        return (None, None, value[:MAX_INDEXED_TEXT])
-    if not isinstance(value, dict) or not isinstance(value.get("reference"), str):
+        return (None, None, value[:MAX_INDEXED_TEXT], None, None)
+    if not isinstance(value, dict):
         return None
-    reference = value["reference"]
-    if reference.startswith("#"):
+    identifier = value.get("identifier") if isinstance(value.get("identifier"), dict) else {}
+    id_system, id_value = identifier.get("system"), identifier.get("value")
+    literal = value.get("reference")
+    if not isinstance(literal, str):
+        return (None, None, None, id_system, id_value) if id_value else None
+    if literal.startswith("#"):
         return None  # contained resources are not indexed on their own (R4 search.html#contained)
-    parsed = parse_reference(reference)
+    parsed = parse_reference(literal)
     if parsed is None:
-        return (None, None, reference[:MAX_INDEXED_TEXT])
-    absolute = reference if "://" in reference else None
-    return (parsed[0], parsed[1], absolute)
+        return (None, None, literal[:MAX_INDEXED_TEXT], id_system, id_value)
+    return (parsed[0], parsed[1], literal if "://" in literal else None, id_system, id_value)
 
 
-# R4 datatypes.html#dateTime: YYYY, YYYY-MM, YYYY-MM-DD, or a full time with seconds and zone.
-_DATE = re.compile(
-    r"^(?P<y>\d{4})(?:-(?P<m>\d{2})(?:-(?P<d>\d{2})(?:T(?P<H>\d{2}):(?P<M>\d{2})(?::(?P<S>\d{2})(?:\.(?P<f>\d+))?)?"
-    r"(?P<tz>Z|[+-]\d{2}:\d{2})?)?)?)?$"
-)
-END_OF_TIME = datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)
-START_OF_TIME = datetime(1, 1, 1, tzinfo=UTC)
-
-
-def date_range(text: str) -> tuple[datetime, datetime] | None:
-    """The half-open instant range a date/dateTime/instant value stands for, by its precision.
-
-    Values without a zone are taken as UTC (the server's zone), as R4 search.html#date allows.
-    """
-    match = _DATE.match(text)
-    if match is None:
+def _decimal(value: Any) -> Decimal | None:
+    if isinstance(value, bool):
         return None
-    g = match.groupdict()
+    if isinstance(value, (int, Decimal)):
+        return Decimal(value)
     try:
-        year = int(g["y"])
-        if g["m"] is None:
-            low = datetime(year, 1, 1, tzinfo=UTC)
-            return low, _next_year(low)
-        month = int(g["m"])
-        if g["d"] is None:
-            low = datetime(year, month, 1, tzinfo=UTC)
-            return low, _next_month(low)
-        day = int(g["d"])
-        if g["H"] is None:
-            low = datetime(year, month, day, tzinfo=UTC)
-            return low, _add(low, timedelta(days=1))
-        offset = _offset(g["tz"])
-        second = int(g["S"] or 0)
-        fraction = g["f"] or ""
-        micro = int((fraction + "000000")[:6]) if fraction else 0
-        local = datetime(year, month, day, int(g["H"]), int(g["M"]), second, micro, tzinfo=UTC)
-        low = local - offset
-        if g["S"] is None:
-            step = timedelta(minutes=1)
-        elif not fraction:
-            step = timedelta(seconds=1)
-        else:
-            step = timedelta(microseconds=10 ** max(0, 6 - len(fraction)))
-        return low, _add(low, step)
-    except (ValueError, OverflowError):
+        return Decimal(str(value)) if isinstance(value, str) else None
+    except InvalidOperation:
         return None
 
 
-def _offset(tz: str | None) -> timedelta:
-    if tz is None or tz == "Z":
-        return timedelta(0)
-    sign = 1 if tz[0] == "+" else -1
-    return sign * timedelta(hours=int(tz[1:3]), minutes=int(tz[4:6]))
+def quantities(value: Any) -> list[tuple]:
+    """(value, system, code, unit) for Quantity; a Range gives its low and high ends."""
+    if not isinstance(value, dict):
+        return []
+    if "low" in value or "high" in value:
+        return [q for end in ("low", "high") for q in quantities(value.get(end))]
+    number = _decimal(value.get("value"))
+    if number is None:
+        return []
+    return [(number, value.get("system"), value.get("code"), value.get("unit"))]
 
 
-def _add(moment: datetime, step: timedelta) -> datetime:
-    try:
-        return moment + step
-    except OverflowError:
-        return END_OF_TIME
-
-
-def _next_year(low: datetime) -> datetime:
-    return low.replace(year=low.year + 1) if low.year < 9999 else END_OF_TIME
-
-
-def _next_month(low: datetime) -> datetime:
-    if low.month == 12:
-        return _next_year(low.replace(month=1))
-    return low.replace(month=low.month + 1)
-
-
-def _ranges(value: Any) -> list[tuple[datetime, datetime]]:
+def ranges(value: Any) -> list[tuple]:
     if isinstance(value, str):
-        r = date_range(value)
-        return [r] if r else []
+        found = date_range(value)
+        return [found] if found else []
     if not isinstance(value, dict):
         return []
     if "start" in value or "end" in value:  # Period: open ends extend to the ends of time

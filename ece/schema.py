@@ -19,6 +19,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    Numeric,
     Table,
     Text,
     UniqueConstraint,
@@ -83,6 +84,8 @@ search_token = _index_table(
     "search_token",
     Column("system", Text, nullable=True),
     Column("code", Text, nullable=True),
+    # Folded CodeableConcept.text / Coding.display / Identifier.type.text, for :text.
+    Column("text", Text, nullable=True),
     indexes=(("resource_type", "param", "code", "system"),),
 )
 
@@ -109,7 +112,36 @@ search_reference = _index_table(
     Column("target_id", Text, nullable=True),
     # Absolute or canonical references that do not point into this server.
     Column("url", Text, nullable=True),
+    # Reference.identifier, for :identifier (R4 search.html#modifiers).
+    Column("id_system", Text, nullable=True),
+    Column("id_value", Text, nullable=True),
     indexes=(("resource_type", "param", "target_id", "target_type"), ("target_type", "target_id")),
+)
+
+search_number = _index_table("search_number", Column("value", Numeric, nullable=False),
+                             indexes=(("resource_type", "param", "value"),))
+
+search_quantity = _index_table(
+    "search_quantity",
+    Column("value", Numeric, nullable=False),
+    Column("system", Text, nullable=True),
+    Column("code", Text, nullable=True),
+    Column("unit", Text, nullable=True),
+    indexes=(("resource_type", "param", "code", "value"),),
+)
+
+search_uri = _index_table("search_uri", Column("value", Text, nullable=False),
+                          indexes=(("resource_type", "param", "value"),))
+
+# Two-part composites (code$value): the first part a token, the second in the columns of its type.
+search_composite = _index_table(
+    "search_composite",
+    Column("c1_system", Text), Column("c1_code", Text),
+    Column("t2_system", Text), Column("t2_code", Text),
+    Column("q2_value", Numeric), Column("q2_system", Text), Column("q2_code", Text),
+    Column("d2_low", DateTime(timezone=True)), Column("d2_high", DateTime(timezone=True)),
+    Column("s2_value", Text),
+    indexes=(("resource_type", "param", "c1_code"),),
 )
 
 INDEX_TABLES = {
@@ -117,4 +149,8 @@ INDEX_TABLES = {
     "string": search_string,
     "date": search_date,
     "reference": search_reference,
+    "number": search_number,
+    "quantity": search_quantity,
+    "uri": search_uri,
+    "composite": search_composite,
 }

@@ -17,7 +17,6 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-import orjson
 from sqlalchemy import TextClause, text
 
 from ece import fhirjson, reads, search
@@ -188,12 +187,19 @@ class WritePlan:
 
 
 _INDEX_COLUMNS = {
-    "token": ("search_token", ("system", "code")),
+    "token": ("search_token", ("system", "code", "text")),
     "string": ("search_string", ("value", "exact")),
     "date": ("search_date", ("low", "high")),
-    "reference": ("search_reference", ("target_type", "target_id", "url")),
+    "reference": ("search_reference", ("target_type", "target_id", "url", "id_system", "id_value")),
+    "number": ("search_number", ("value",)),
+    "quantity": ("search_quantity", ("value", "system", "code", "unit")),
+    "uri": ("search_uri", ("value",)),
+    "composite": ("search_composite", ("c1_system", "c1_code", "t2_system", "t2_code", "q2_value", "q2_system",
+                                       "q2_code", "d2_low", "d2_high", "s2_value")),
 }
-_PG_TYPES = {"low": "timestamptz", "high": "timestamptz"}
+_PG_TYPES = {"low": "timestamptz", "high": "timestamptz", "d2_low": "timestamptz", "d2_high": "timestamptz",
+             "q2_value": "numeric"}
+_NUMERIC_VALUE_TABLES = {"number", "quantity"}
 _KEY_COLUMNS = ("resource_type", "resource_id", "param")
 _VERSION_COLUMNS = (("resource_type", "text"), ("id", "text"), ("version_id", "int"),
                     ("last_updated", "timestamptz"), ("method", "text"), ("deleted", "boolean"),
@@ -219,7 +225,8 @@ def _flush_statement(replaces: bool, kinds: tuple[str, ...]) -> TextClause:
                         f") AS o(t, i) WHERE x.resource_type = o.t AND x.resource_id = o.i)")
     for kind in kinds:
         table, cols = _INDEX_COLUMNS[kind]
-        columns = tuple((c, _PG_TYPES.get(c, "text")) for c in (*_KEY_COLUMNS, *cols))
+        columns = tuple((c, "numeric" if (c == "value" and kind in _NUMERIC_VALUE_TABLES) else _PG_TYPES.get(c, "text"))
+                        for c in (*_KEY_COLUMNS, *cols))
         ctes.append(f"ins_{kind} AS (INSERT INTO {table} ({', '.join(c for c, _ in columns)}) "
                     f"{_rows_of(kind, columns)})")
     names = ", ".join(c for c, _ in _VERSION_COLUMNS)
@@ -248,7 +255,7 @@ def _flush_params(versions: list[_Version]) -> tuple[dict[str, Any], tuple[str, 
         if rows:
             kinds.append(kind)
             document[kind] = rows
-    return {"batch": orjson.dumps(document).decode()}, tuple(kinds)
+    return {"batch": fhirjson.dumps(document).decode()}, tuple(kinds)
 
 
 # --- the interactions ---------------------------------------------------------------------------------

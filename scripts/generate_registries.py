@@ -106,22 +106,26 @@ def element_tables(sd: Json) -> tuple[Tables, Choices]:
         binding = el.get("binding", {})
         required = binding.get("strength") == "required" and "valueSet" in binding
         vs = canonical(binding["valueSet"]) if required else None
+        # search.html#summary: _summary=true keeps isSummary elements; _summary=text keeps mandatory ones.
+        flags = {"summary": True} if el.get("isSummary") else {}
+        if el.get("min", 0) > 0:
+            flags["mandatory"] = True
         if "contentReference" in el:  # "#Questionnaire.item": re-use that backbone (ElementDefinition)
-            table[name] = {"type": el["contentReference"].split("#", 1)[1], "array": array}
+            table[name] = {"type": el["contentReference"].split("#", 1)[1], "array": array, **flags}
         elif name.endswith("[x]"):  # formats.html#choice: one JSON key per type
             base = name[:-3]
             opts = choices.setdefault(owner, {}).setdefault(base, {})
             for code in dict.fromkeys(type_code(t) for t in el["type"]):
                 key = base + code[0].upper() + code[1:]
                 opts[code] = key
-                table[key] = {"type": code, "array": array}
+                table[key] = {"type": code, "array": array, **flags}
                 if vs and code in CODED_TYPES:
                     table[key]["vs"] = vs
         else:
             code = type_code(el["type"][0])
             if code in ("BackboneElement", "Element") and el["path"] in parents:
                 code = el["path"]  # anonymous backbone: its children are keyed by its path
-            table[name] = {"type": code, "array": array}
+            table[name] = {"type": code, "array": array, **flags}
             if vs:
                 table[name]["vs"] = vs
     return tables, choices

@@ -14,7 +14,8 @@ from ece.capability import capability_statement
 from ece.errors import InvalidResource, Issue, MethodNotAllowed, NotFound
 from ece.fhirjson import Raw
 from ece.limits import LIMITS
-from ece.resource_types import is_served
+from ece.registry import compartments
+from ece.resource_types import is_served, served_types
 from ece.tx import unit_of_work
 from ece.validation import check_id
 
@@ -60,9 +61,16 @@ async def system_history(request: Request) -> Response:
     return await _history(request, None, None, "_history")
 
 
+@router.get("", summary="System search across types with _type (R4 search.html#2.21.1.3)")
+async def search_system(request: Request) -> Response:
+    pairs = _query_pairs(request)
+    types = [t for value in (v for k, v in pairs if k == "_type") for t in value.split(",") if t]
+    return await _search(request, [_type(t) for t in types] or list(served_types()), pairs, "")
+
+
 @router.get("/{resource_type}", summary="Search (R4 search.html)")
 async def search_type(request: Request, resource_type: str) -> Response:
-    return await _search(request, _type(resource_type), _query_pairs(request))
+    return await _search(request, [_type(resource_type)], _query_pairs(request), resource_type)
 
 
 @router.post("/{resource_type}/_search", summary="Search with a form body (R4 search.html#Introduction)")
@@ -72,26 +80,28 @@ async def search_type_post(request: Request, resource_type: str) -> Response:
         raise InvalidResource([Issue("not-supported", "POST _search espera application/x-www-form-urlencoded / "
                                                       "expects a form body")])
     form = parse_qsl((await request.body()).decode("utf-8", "replace"), keep_blank_values=True)
-    return await _search(request, _type(resource_type), _query_pairs(request) + form)
+    return await _search(request, [_type(resource_type)], _query_pairs(request) + form, resource_type)
 
 
-async def _search(request: Request, resource_type: str, pairs: list[tuple[str, str]]) -> Response:
+async def _search(request: Request, resource_types: list[str], pairs: list[tuple[str, str]], path: str,
+                  compartment: tuple[str, str] | None = None) -> Response:
     strict = http.prefer(request).get("handling") == "strict"
     base = _base(request)
     async with unit_of_work(_engine(request)) as tx:
-        page = await search.search(tx.conn, resource_type=resource_type, pairs=pairs, strict=strict)
-    used = page.used
-    links = [{"relation": "self", "url": http.link(base, resource_type, used)}]
+        page = await search.search(tx.conn, resource_types=resource_types, pairs=pairs, strict=strict,
+                                   compartment=compartment)
+    used = page.used if path else [("_type", ",".join(resource_types)), *page.used]
+    links = [{"relation": "self", "url": http.link(base, path, used)}]
     if page.next_cursor is not None:
-        links.append({"relation": "next", "url": http.link(base, resource_type,
-                                                           [*_without(used, "_count"), ("_count", str(page.count)),
-                                                            ("_cursor", page.next_cursor)])})
+        links.append({"relation": "next", "url": http.link(base, path, [*_without(used, "_count"),
+                                                                        ("_count", str(page.count)),
+                                                                        ("_cursor", page.next_cursor)])})
     body: dict = {"resourceType": "Bundle", "type": "searchset"}
     if page.total is not None:
         body["total"] = page.total
     body["link"] = links
-    body["entry"] = [{"fullUrl": f"{base}/{resource_type}/{rid}", "resource": Raw(content),
-                      "search": {"mode": "match"}} for rid, content in page.matches]
+    body["entry"] = [{"fullUrl": f"{base}/{t}/{i}", "resource": Raw(c), "search": {"mode": mode}}
+                     for mode, rows in (("match", page.matches), ("include", page.included)) for t, i, c in rows]
     return http.json_response(request, body)
 
 
@@ -202,6 +212,18 @@ async def vread(request: Request, resource_type: str, resource_id: str, version_
         version = await reads.vread(tx.conn, resource_type=resource_type, resource_id=resource_id,
                                     version_id=version_id)
     return http.resource_response(request, version)
+
+
+@router.get("/{compartment}/{owner_id}/{resource_type}", summary="Compartment search (R4 compartmentdefinition.html)")
+async def compartment_search(request: Request, compartment: str, owner_id: str, resource_type: str) -> Response:
+    if compartment not in compartments():
+        raise NotFound([Issue("not-supported", f"{compartment[:40]} no define un compartimento / is not a compartment "
+                                               "(Patient, Encounter, Practitioner, RelatedPerson, Device)")])
+    check_id(owner_id)
+    types = list(compartments()[compartment]) if resource_type == "*" else [_type(resource_type)]
+    types = [t for t in types if is_served(t)]
+    return await _search(request, types, _query_pairs(request), f"{compartment}/{owner_id}/{resource_type}",
+                         compartment=(compartment, owner_id))
 
 
 async def _history(request: Request, resource_type: str | None, resource_id: str | None, path: str) -> Response:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from ece.indexing import date_range, extract, fold
+from ece.dates import date_range, fold
+from ece.indexing import extract
 
 
 def test_a_year_stands_for_the_whole_year():
@@ -36,8 +37,8 @@ def test_patient_rows_cover_identifier_names_gender_and_birthdate():
         "name": [{"family": "Pérez", "given": ["María", "José"]}],
         "gender": "female", "birthDate": "1990-05-02",
     })
-    assert ("identifier", "urn:oid:2.16.340.1.1.1", "0801199012345") in rows.token
-    assert ("gender", None, "female") in rows.token
+    assert ("identifier", "urn:oid:2.16.340.1.1.1", "0801199012345", None) in rows.token
+    assert ("gender", None, "female", None) in rows.token
     assert ("family", "perez", "Pérez") in rows.string
     assert ("given", "jose", "José") in rows.string
     assert [r[0] for r in rows.date] == ["birthdate"]
@@ -46,5 +47,5 @@ def test_patient_rows_cover_identifier_names_gender_and_birthdate():
 def test_observation_subject_indexes_both_subject_and_patient():
     rows = extract("Observation", {"resourceType": "Observation", "status": "final", "code": {"text": "PA"},
                                    "subject": {"reference": "Patient/p-1"}})
-    assert ("subject", "Patient", "p-1", None) in rows.reference
-    assert ("patient", "Patient", "p-1", None) in rows.reference
+    assert ("subject", "Patient", "p-1", None, None, None) in rows.reference
+    assert ("patient", "Patient", "p-1", None, None, None) in rows.reference

@@ -62,6 +62,7 @@ def test_patient_gender_is_bound_to_administrative_gender(schema: dict[str, Any]
     assert gender == {
         "type": "code",
         "array": False,
+        "summary": True,
         "vs": "http://hl7.org/fhir/ValueSet/administrative-gender",
     }
     assert _codes(schema, gender) == {"male", "female", "other", "unknown"}
@@ -82,15 +83,16 @@ def test_bundle_type_codes(schema: dict[str, Any]) -> None:
 def test_elements_choices_backbones_and_resources(schema: dict[str, Any]) -> None:
     types = schema["types"]
     assert "Patient" in schema["resourceTypes"] and "DomainResource" not in schema["resourceTypes"]
-    assert types["Observation"]["valueQuantity"] == {"type": "Quantity", "array": False}
+    assert types["Observation"]["valueQuantity"] == {"type": "Quantity", "array": False, "summary": True}
     assert "value[x]" not in types["Observation"]
     assert types["Patient"]["contact"] == {"type": "Patient.contact", "array": True}
+    assert types["Observation"]["status"]["mandatory"] is True  # search.html#summary: kept by _summary=text
     assert types["Questionnaire.item"]["item"] == {"type": "Questionnaire.item", "array": True}
     assert types["Bundle.entry"]["resource"]["type"] == "Resource"
     assert types["Patient"]["id"]["type"] == "string"  # FHIRPath System.String mapped back
     assert types["Extension"]["url"]["type"] == "uri"
     assert types["Timing"]["repeat"]["type"] == "Timing.repeat"
-    assert types["HumanName"]["given"] == {"type": "string", "array": True}
+    assert types["HumanName"]["given"] == {"type": "string", "array": True, "summary": True}
 
 
 def test_unexpandable_value_sets_are_left_unenforced(schema: dict[str, Any]) -> None:

@@ -1,0 +1,113 @@
+"""FHIR search (R4 search.html): the public API of the read path.
+
+``search`` answers one page of matches (plus ``_include``/``_revinclude`` resources), ``matching_ids``
+serves conditional interactions, ``searchable`` feeds the CapabilityStatement.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import parse_qsl, urlencode
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ece.dates import date_range
+from ece.indexing import indexed_params
+from ece.search.clauses import bad
+from ece.search.include import included
+from ece.search.query import SearchRequest, encode_cursor, filters_sql, page_sql, parse_request
+from ece.search.summary import shaped
+from ece.search.valuesets import ValueSetCache
+
+__all__ = ["SearchPage", "search", "matching_ids", "searchable", "canonical_criteria", "to_query",
+           "parse_instant", "SearchRequest"]
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    matches: list[tuple[str, str, bytes]]  # (resource type, id, content)
+    included: list[tuple[str, str, bytes]]
+    total: int | None
+    next_cursor: str | None
+    used: list[tuple[str, str]]
+    count: int
+
+
+async def search(conn: AsyncConnection, *, resource_types: list[str], pairs: list[tuple[str, str]],
+                 strict: bool = False, compartment: tuple[str, str] | None = None) -> SearchPage:
+    request = parse_request(resource_types, pairs, strict=strict)
+    request.compartment = compartment
+    value_sets = ValueSetCache()
+    await value_sets.preload(conn, request.filters)
+    statement = filters_sql(request, strict=strict, resolve_value_set=value_sets.codes)
+    total = await _total(conn, request, statement)
+    if request.summary == "count" or request.count == 0:
+        return SearchPage([], [], total, None, request.used, request.count)
+    rows = (await conn.execute(text(page_sql(request, statement)), statement.sql.params)).all()
+    more = len(rows) > request.count
+    rows = rows[: request.count]
+    matches = [(r[0], r[1], r[2].encode()) for r in rows]
+    next_cursor = None
+    if more:
+        last = rows[-1]
+        next_cursor = encode_cursor([*last[3:], last[0], last[1]])
+    extra = await included(conn, request, matches)
+    if request.summary or request.elements:
+        matches = [(t, i, shaped(t, c, request.summary, request.elements)) for t, i, c in matches]
+        extra = [(t, i, shaped(t, c, request.summary, request.elements)) for t, i, c in extra]
+    return SearchPage(matches, extra, total, next_cursor, request.used, request.count)
+
+
+async def _total(conn: AsyncConnection, request: SearchRequest, statement) -> int | None:
+    """``_total`` (R4 search.html#total): counted by default (the same cost on every page, as the count does
+    not depend on the page); ``estimate`` asks the planner instead, ``none`` skips it."""
+    mode = request.total or "accurate"
+    if request.summary == "count" and mode == "none":
+        mode = "accurate"
+    if mode == "none":
+        return None
+    if mode == "estimate":
+        plan = (await conn.execute(text(f"EXPLAIN (FORMAT JSON) SELECT 1 FROM resource r WHERE {statement.where}"),
+                                   statement.sql.params)).scalar_one()
+        return int(plan[0]["Plan"]["Plan Rows"])
+    return (await conn.execute(text(f"SELECT count(*) FROM resource r WHERE {statement.where}"),
+                               statement.sql.params)).scalar_one()
+
+
+async def matching_ids(conn: AsyncConnection, *, resource_type: str, query: str, limit: int) -> list[str]:
+    """Ids matching a conditional query (``identifier=sys|1``). Unknown parameters are refused: ignoring one
+    would widen the match (R4 http.html#ccreate)."""
+    pairs = parse_qsl(query.lstrip("?"), keep_blank_values=True)
+    if not pairs:
+        raise bad("criteria", "criterio vacío / empty criteria")
+    request = parse_request([resource_type], pairs, strict=True)
+    value_sets = ValueSetCache()
+    await value_sets.preload(conn, request.filters)
+    statement = filters_sql(request, strict=True, resolve_value_set=value_sets.codes)
+    statement.sql.params["limit"] = limit
+    rows = await conn.execute(text(f"SELECT r.id FROM resource r WHERE {statement.where} ORDER BY r.id LIMIT :limit"),
+                              statement.sql.params)
+    return [r[0] for r in rows]
+
+
+def searchable(resource_type: str) -> list[tuple[str, str]]:
+    """(name, type) of every parameter a client can use on ``resource_type``."""
+    return [("_id", "token"), ("_lastUpdated", "date")] + [(p.name, p.type) for p in indexed_params(resource_type)]
+
+
+def canonical_criteria(query: str) -> str:
+    """A stable form of a conditional query, so equal criteria lock the same key."""
+    return urlencode(sorted(parse_qsl(query.lstrip("?"), keep_blank_values=True)))
+
+
+def to_query(pairs: list[tuple[str, str]]) -> str:
+    return urlencode(pairs)
+
+
+def parse_instant(value: str, parameter: str) -> datetime:
+    bounds = date_range(value)
+    if bounds is None:
+        raise bad(parameter, f"instante inválido / invalid instant '{value[:40]}'")
+    return bounds[0]

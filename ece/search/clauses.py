@@ -1,0 +1,355 @@
+"""SQL conditions for search parameters (R4 search.html): one ``EXISTS`` over the parameter's index table
+per parameter, modifiers and prefixes per parameter type, chains and reverse chains (``_has``).
+
+Everything is bound, never interpolated: only table and column names that come from code reach the SQL.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from ece.dates import date_range, fold
+from ece.errors import BadRequest, Issue
+from ece.indexing import IndexedParam, indexed_param
+from ece.references import parse_reference
+from ece.resource_types import is_served
+
+PREFIXES = ("eq", "ne", "gt", "lt", "ge", "le", "sa", "eb", "ap")
+TABLES = {"token": "search_token", "string": "search_string", "date": "search_date",
+          "reference": "search_reference", "number": "search_number", "quantity": "search_quantity",
+          "uri": "search_uri", "composite": "search_composite"}
+MODIFIERS = {
+    "token": {"missing", "not", "text", "in", "not-in"},
+    "string": {"missing", "exact", "contains"},
+    "date": {"missing"},
+    "reference": {"missing", "identifier"},
+    "number": {"missing"},
+    "quantity": {"missing"},
+    "uri": {"missing", "above", "below"},
+    "composite": {"missing"},
+}
+MAX_CHAIN_DEPTH = 4
+
+
+class UnknownParameter(BadRequest):
+    """A parameter this server does not know: ignored under ``Prefer: handling=lenient``."""
+
+
+def bad(parameter: str, message: str) -> BadRequest:
+    return BadRequest([Issue("invalid", f"Parámetro de búsqueda '{parameter}': {message}", (parameter,))])
+
+
+@dataclass
+class Sql:
+    """Bound parameters and fresh aliases for one statement."""
+
+    params: dict[str, Any] = field(default_factory=dict)
+    aliases: int = 0
+
+    def bind(self, value: Any) -> str:
+        name = f"p{len(self.params)}"
+        self.params[name] = value
+        return f":{name}"
+
+    def alias(self, prefix: str) -> str:
+        self.aliases += 1
+        return f"{prefix}{self.aliases}"
+
+
+ValueSetResolver = Any  # async-free callable: url -> set of "system|code" (see ece.search.valuesets)
+
+
+@dataclass
+class Context:
+    sql: Sql
+    resolve_value_set: ValueSetResolver
+
+
+def split_or(value: str) -> list[str]:
+    """Split on commas not escaped with a backslash (R4 search.html#escaping)."""
+    parts, current, escaped = [], [], False
+    for ch in value:
+        if escaped:
+            current.append(ch)
+            escaped = False
+        elif ch == "\\":
+            escaped = True
+        elif ch == ",":
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append(ch)
+    parts.append("".join(current))
+    return parts
+
+
+def _or(conditions: list[str]) -> str:
+    return conditions[0] if len(conditions) == 1 else "(" + " OR ".join(conditions) + ")"
+
+
+def lookup(resource_types: list[str], name: str, raw_name: str) -> IndexedParam:
+    """The parameter ``name`` as defined on every one of ``resource_types`` (one type but for system search)."""
+    found = [indexed_param(t, name) for t in resource_types]
+    if not found or any(p is None for p in found) or len({p.type for p in found if p}) != 1:
+        raise UnknownParameter([Issue("not-supported", f"Parámetro de búsqueda '{raw_name}': desconocido o no "
+                                                       f"admitido para {', '.join(resource_types[:5])} / unknown or "
+                                                       "unsupported parameter", (raw_name,))])
+    return found[0]  # type: ignore[return-value]
+
+
+def clause(ctx: Context, alias: str, resource_types: list[str], raw_name: str, value: str, depth: int = 0) -> str:
+    """The condition on row ``alias`` (a ``resource``) for one ``name[:modifier]=value`` pair."""
+    if depth > MAX_CHAIN_DEPTH:
+        raise bad(raw_name, f"cadena de más de {MAX_CHAIN_DEPTH} niveles / chain deeper than {MAX_CHAIN_DEPTH}")
+    if raw_name.startswith("_has:"):
+        return _has(ctx, alias, resource_types, raw_name, value, depth)
+    head, dot, rest = raw_name.partition(".")
+    if dot:
+        return _chain(ctx, alias, resource_types, head, rest, raw_name, value, depth)
+    name, _, modifier = raw_name.partition(":")
+    param = lookup(resource_types, name, raw_name)
+    return _parameter(ctx, alias, param, modifier, value, raw_name)
+
+
+def _exists(ctx: Context, alias: str, param: IndexedParam, condition: str | None) -> tuple[str, str]:
+    x = ctx.sql.alias("x")
+    base = (f"EXISTS (SELECT 1 FROM {TABLES[param.type]} {x} WHERE {x}.resource_type = {alias}.resource_type "
+            f"AND {x}.resource_id = {alias}.id AND {x}.param = {ctx.sql.bind(param.name)}")
+    return x, base + (f" AND {condition})" if condition else ")")
+
+
+def _parameter(ctx: Context, alias: str, param: IndexedParam, modifier: str, value: str, raw_name: str) -> str:
+    kind = param.type
+    if modifier and modifier not in MODIFIERS[kind] and not (kind == "reference" and is_served(modifier)):
+        raise bad(raw_name, f"modificador no admitido / unsupported modifier ':{modifier}'")
+    if modifier == "missing":
+        if value not in ("true", "false"):
+            raise bad(raw_name, ":missing admite true o false / takes true or false")
+        _x, exists = _exists(ctx, alias, param, None)
+        return ("NOT " if value == "true" else "") + exists
+    values = [v for v in split_or(value) if v != ""]
+    if not values:
+        raise bad(raw_name, "valor vacío / empty value")
+    x = ctx.sql.alias("x")
+    builders = {"token": _token, "string": _string, "date": _date, "reference": _reference, "number": _number,
+                "quantity": _quantity, "uri": _uri, "composite": _composite}
+    condition = _or([builders[kind](ctx, x, param, modifier, v, raw_name) for v in values])
+    exists = (f"EXISTS (SELECT 1 FROM {TABLES[kind]} {x} WHERE {x}.resource_type = {alias}.resource_type "
+              f"AND {x}.resource_id = {alias}.id AND {x}.param = {ctx.sql.bind(param.name)} AND {condition})")
+    if kind == "token" and modifier in ("not", "not-in"):  # R4 search.html#token: :not includes the missing
+        return "NOT " + exists
+    return exists
+
+
+# --- value conditions per type -----------------------------------------------------------------------
+
+
+def _token(ctx: Context, x: str, param: IndexedParam, modifier: str, value: str, raw_name: str) -> str:
+    bind = ctx.sql.bind
+    if modifier == "text":
+        return f"{x}.text LIKE {bind('%' + _like(fold(value)) + '%')}"
+    if modifier in ("in", "not-in"):
+        codes = ctx.resolve_value_set(value, raw_name)
+        return f"(coalesce({x}.system, '') || '|' || {x}.code) = ANY(CAST({bind(sorted(codes))} AS text[]))"
+    if "|" not in value:
+        return f"{x}.code = {bind(value)}"
+    system, _, code = value.partition("|")
+    if system == "":
+        return f"({x}.system IS NULL AND {x}.code = {bind(code)})"
+    if code == "":
+        return f"{x}.system = {bind(system)}"
+    return f"({x}.system = {bind(system)} AND {x}.code = {bind(code)})"
+
+
+def _like(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _string(ctx: Context, x: str, param: IndexedParam, modifier: str, value: str, raw_name: str) -> str:
+    if modifier == "exact":
+        return f"{x}.exact = {ctx.sql.bind(value)}"
+    folded = _like(fold(value))
+    if modifier == "contains":
+        return f"{x}.value LIKE {ctx.sql.bind('%' + folded + '%')}"
+    return f"{x}.value LIKE {ctx.sql.bind(folded + '%')}"
+
+
+def split_prefix(value: str, raw_name: str) -> tuple[str, str]:
+    if len(value) > 2 and value[:2].isalpha():
+        if value[:2] not in PREFIXES:
+            raise bad(raw_name, f"prefijo desconocido / unknown prefix '{value[:2]}'")
+        return value[:2], value[2:]
+    return "eq", value
+
+
+def date_condition(ctx: Context, low: str, high: str, value: str, raw_name: str) -> str:
+    """R4 search.html#prefix over half-open ranges: target [low, high) against the search range [s, e)."""
+    prefix, body = split_prefix(value, raw_name)
+    bounds = date_range(body)
+    if bounds is None:
+        raise bad(raw_name, f"fecha inválida / invalid date '{body[:40]}'")
+    start, end = bounds
+    if prefix == "ap":  # approximately: widen by 10% of the distance to now (at least a day)
+        slack = max(abs(datetime.now(UTC) - start) / 10, timedelta(days=1))
+        start, end = start - slack, end + slack
+    s, e = ctx.sql.bind(start), ctx.sql.bind(end)
+    eq = f"({low} >= {s} AND {high} <= {e})"
+    return {"eq": eq, "ne": f"NOT {eq}", "gt": f"{high} > {e}", "lt": f"{low} < {s}",
+            "ge": f"({high} > {e} OR {eq})", "le": f"({low} < {s} OR {eq})", "sa": f"{low} >= {e}",
+            "eb": f"{high} <= {s}", "ap": f"({low} < {e} AND {high} > {s})"}[prefix]
+
+
+def _date(ctx: Context, x: str, param: IndexedParam, modifier: str, value: str, raw_name: str) -> str:
+    return date_condition(ctx, f"{x}.low", f"{x}.high", value, raw_name)
+
+
+def number_condition(ctx: Context, column: str, value: str, raw_name: str) -> str:
+    """R4 search.html#number: a search value stands for the range of its implicit precision
+    (``100`` is [99.5, 100.5)); ``ap`` is within 10% of the value."""
+    prefix, body = split_prefix(value, raw_name)
+    try:
+        number = Decimal(body)
+    except InvalidOperation:
+        raise bad(raw_name, f"número inválido / invalid number '{body[:40]}'") from None
+    if not number.is_finite():
+        raise bad(raw_name, f"número inválido / invalid number '{body[:40]}'")
+    exponent = number.as_tuple().exponent
+    half = Decimal(5).scaleb(int(exponent) - 1) if isinstance(exponent, int) else Decimal(0)
+    bind = ctx.sql.bind
+    low, high, exact = bind(number - half), bind(number + half), bind(number)
+    if prefix == "ap":
+        slack = abs(number) / 10
+        return f"({column} >= {bind(number - slack)} AND {column} <= {bind(number + slack)})"
+    eq = f"({column} >= {low} AND {column} < {high})"
+    return {"eq": eq, "ne": f"NOT {eq}", "gt": f"{column} > {exact}", "lt": f"{column} < {exact}",
+            "ge": f"{column} >= {exact}", "le": f"{column} <= {exact}", "sa": f"{column} > {exact}",
+            "eb": f"{column} < {exact}"}[prefix]
+
+
+def _number(ctx: Context, x: str, param: IndexedParam, modifier: str, value: str, raw_name: str) -> str:
+    return number_condition(ctx, f"{x}.value", value, raw_name)
+
+
+def quantity_condition(ctx: Context, value_col: str, system_col: str, code_col: str, unit_col: str | None,
+                       value: str, raw_name: str) -> str:
+    """``[prefix]number|system|code``: system and code must match; a code without a system may also
+    match the unit as written (R4 search.html#quantity). Units are not converted (no UCUM canonicalisation)."""
+    number, _, rest = value.partition("|")
+    system, _, code = rest.partition("|")
+    conditions = [number_condition(ctx, value_col, number, raw_name)]
+    if system:
+        conditions.append(f"{system_col} = {ctx.sql.bind(system)}")
+    if code:
+        bound = ctx.sql.bind(code)
+        if system or unit_col is None:
+            conditions.append(f"{code_col} = {bound}")
+        else:
+            conditions.append(f"({code_col} = {bound} OR {unit_col} = {bound})")
+    return "(" + " AND ".join(conditions) + ")"
+
+
+def _quantity(ctx: Context, x: str, param: IndexedParam, modifier: str, value: str, raw_name: str) -> str:
+    return quantity_condition(ctx, f"{x}.value", f"{x}.system", f"{x}.code", f"{x}.unit", value, raw_name)
+
+
+def _uri(ctx: Context, x: str, param: IndexedParam, modifier: str, value: str, raw_name: str) -> str:
+    if modifier == "below":
+        return f"{x}.value LIKE {ctx.sql.bind(_like(value) + '%')}"
+    if modifier == "above":
+        return f"{ctx.sql.bind(value)} LIKE (replace(replace({x}.value, '%', '\\%'), '_', '\\_') || '%')"
+    return f"{x}.value = {ctx.sql.bind(value)}"
+
+
+def _reference(ctx: Context, x: str, param: IndexedParam, modifier: str, value: str, raw_name: str) -> str:
+    bind = ctx.sql.bind
+    if modifier == "identifier":
+        system, bar, code = value.partition("|")
+        if not bar:
+            return f"{x}.id_value = {bind(value)}"
+        return f"({x}.id_system = {bind(system)} AND {x}.id_value = {bind(code)})" if system else \
+            f"({x}.id_system IS NULL AND {x}.id_value = {bind(code)})"
+    type_modifier = modifier or None
+    target = parse_reference(value)
+    if target is not None:
+        if type_modifier and type_modifier != target[0]:
+            raise bad(raw_name, f"el tipo {type_modifier} no coincide con {target[0]} / type mismatch")
+        return f"({x}.target_type = {bind(target[0])} AND {x}.target_id = {bind(target[1])})"
+    if "://" in value or value.startswith("urn:"):
+        return f"{x}.url = {bind(value)}"
+    if type_modifier and param.targets and type_modifier not in param.targets:
+        raise bad(raw_name, f"{type_modifier} no es un destino de este parámetro / is not one of its targets")
+    target_type = type_modifier or (param.targets[0] if len(param.targets) == 1 else None)
+    if target_type is None:
+        return f"{x}.target_id = {bind(value)}"
+    return f"({x}.target_type = {bind(target_type)} AND {x}.target_id = {bind(value)})"
+
+
+def _composite(ctx: Context, x: str, param: IndexedParam, modifier: str, value: str, raw_name: str) -> str:
+    """``code$value`` (R4 search.html#composite): both parts must match the same element."""
+    first, dollar, second = value.partition("$")
+    if not dollar or not first or not second:
+        raise bad(raw_name, "un compuesto se escribe parte1$parte2 / a composite value is part1$part2")
+    token = _token(ctx, x, param, "", first, raw_name).replace(f"{x}.system", f"{x}.c1_system") \
+        .replace(f"{x}.code", f"{x}.c1_code")
+    kind = param.components[1].type
+    if kind == "token":
+        part = _token(ctx, x, param, "", second, raw_name).replace(f"{x}.system", f"{x}.t2_system") \
+            .replace(f"{x}.code", f"{x}.t2_code")
+    elif kind == "quantity":
+        part = quantity_condition(ctx, f"{x}.q2_value", f"{x}.q2_system", f"{x}.q2_code", None, second, raw_name)
+    elif kind == "date":
+        part = date_condition(ctx, f"{x}.d2_low", f"{x}.d2_high", second, raw_name)
+    else:
+        part = f"{x}.s2_value LIKE {ctx.sql.bind(_like(fold(second)) + '%')}"
+    return f"({token} AND {part})"
+
+
+# --- chains (R4 search.html#chaining) ------------------------------------------------------------------
+
+
+def _chain(ctx: Context, alias: str, resource_types: list[str], head: str, rest: str, raw_name: str, value: str,
+           depth: int) -> str:
+    name, _, type_modifier = head.partition(":")
+    param = lookup(resource_types, name, raw_name)
+    if param.type != "reference":
+        raise bad(raw_name, f"'{name}' no es una referencia; no se puede encadenar / is not a reference parameter")
+    if type_modifier and not is_served(type_modifier):
+        raise bad(raw_name, f"tipo desconocido en la cadena / unknown type '{type_modifier[:40]}'")
+    candidates = [type_modifier] if type_modifier else list(param.targets)
+    next_name = rest.partition(".")[0].partition(":")[0]
+    usable = [t for t in candidates if next_name.startswith("_has") or indexed_param(t, next_name) is not None
+              or next_name in ("_id", "_lastUpdated")]
+    if not usable:
+        raise bad(raw_name, f"ningún destino de '{name}' admite '{next_name}' / no target of '{name}' supports it")
+    x, target = ctx.sql.alias("x"), ctx.sql.alias("t")
+    alternatives = []
+    for target_type in usable:
+        inner = clause(ctx, target, [target_type], rest, value, depth + 1)
+        alternatives.append(f"({x}.target_type = {ctx.sql.bind(target_type)} AND EXISTS (SELECT 1 FROM resource "
+                            f"{target} WHERE {target}.resource_type = {x}.target_type AND {target}.id = "
+                            f"{x}.target_id AND NOT {target}.deleted AND {inner}))")
+    return (f"EXISTS (SELECT 1 FROM search_reference {x} WHERE {x}.resource_type = {alias}.resource_type AND "
+            f"{x}.resource_id = {alias}.id AND {x}.param = {ctx.sql.bind(name)} AND {_or(alternatives)})")
+
+
+def _has(ctx: Context, alias: str, resource_types: list[str], raw_name: str, value: str, depth: int) -> str:
+    """``_has:Observation:patient:code=x``: resources that an Observation matching ``code=x`` references
+    through its ``patient`` parameter (R4 search.html#has); the last part may itself be a ``_has``."""
+    parts = raw_name.split(":", 3)
+    if len(parts) != 4 or not all(parts):
+        raise bad(raw_name, "forma esperada / expected form _has:Tipo:referencia:parámetro")
+    _, other_type, reference_name, rest = parts
+    if not is_served(other_type):
+        raise bad(raw_name, f"tipo desconocido / unknown type '{other_type[:40]}'")
+    reference = indexed_param(other_type, reference_name)
+    if reference is None or reference.type != "reference":
+        raise bad(raw_name, f"'{reference_name}' no es una referencia de {other_type} / is not a reference")
+    other, x = ctx.sql.alias("h"), ctx.sql.alias("x")
+    inner = clause(ctx, other, [other_type], rest, value, depth + 1)
+    return (f"EXISTS (SELECT 1 FROM search_reference {x} JOIN resource {other} ON {other}.resource_type = "
+            f"{x}.resource_type AND {other}.id = {x}.resource_id AND NOT {other}.deleted "
+            f"WHERE {x}.resource_type = {ctx.sql.bind(other_type)} AND {x}.param = {ctx.sql.bind(reference_name)} "
+            f"AND {x}.target_type = {alias}.resource_type AND {x}.target_id = {alias}.id AND {inner})")

@@ -1,0 +1,249 @@
+"""Parsing a search request and assembling its SQL (R4 search.html): filters, ``_sort``, keyset paging,
+``_total``, system search (``_type``) and compartments.
+
+Paging is by keyset: the ``next`` link carries the sort values and id of the last row, so page 1,000
+costs what page 1 costs and stays stable while resources are written.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import orjson
+
+from ece.indexing import indexed_param
+from ece.limits import LIMITS
+from ece.registry import compartments
+from ece.resource_types import is_served
+from ece.search.clauses import Context, Sql, UnknownParameter, bad, clause, date_condition, lookup, split_or
+
+RESULT_PARAMETERS = {"_count", "_total", "_cursor", "_format", "_pretty", "_sort", "_summary", "_elements",
+                     "_include", "_revinclude", "_type"}
+SUMMARY_MODES = ("true", "false", "text", "data", "count")
+# Sort expression per parameter type: the smallest value ascending, the largest descending (R4 search.html#sort).
+_SORT_COLUMNS = {"date": ("search_date", "low", "high", "timestamptz"), "string": ("search_string", "value", "value",
+                 "text"), "token": ("search_token", "code", "code", "text"), "number": ("search_number", "value",
+                 "value", "numeric"), "quantity": ("search_quantity", "value", "value", "numeric"),
+                 "reference": ("search_reference", "target_id", "target_id", "text"),
+                 "uri": ("search_uri", "value", "value", "text")}
+# Keyset comparisons need a value for rows without one: they sort last in both directions.
+_LAST = {"timestamptz": ("'infinity'::timestamptz", "'-infinity'::timestamptz"),
+         "numeric": ("'Infinity'::numeric", "'-Infinity'::numeric"), "text": ("chr(1114111)", "''")}
+
+
+@dataclass
+class SortKey:
+    name: str
+    descending: bool
+    expression: str = ""
+    sql_type: str = "text"
+
+
+@dataclass
+class Include:
+    source_type: str
+    param: str  # "*" for every reference parameter
+    target_type: str | None
+    iterate: bool
+
+
+@dataclass
+class SearchRequest:
+    resource_types: list[str]
+    filters: list[tuple[str, str]] = field(default_factory=list)
+    used: list[tuple[str, str]] = field(default_factory=list)
+    sort: list[SortKey] = field(default_factory=list)
+    count: int = 20
+    cursor: str | None = None
+    total: str | None = None
+    summary: str | None = None
+    elements: list[str] | None = None
+    includes: list[Include] = field(default_factory=list)
+    revincludes: list[Include] = field(default_factory=list)
+    compartment: tuple[str, str] | None = None
+
+
+def parse_request(resource_types: list[str], pairs: list[tuple[str, str]], *, strict: bool) -> SearchRequest:
+    request = SearchRequest(resource_types, count=LIMITS.default_page_size)
+    for raw_name, value in pairs:
+        name = raw_name.partition(":")[0]
+        if name in RESULT_PARAMETERS:
+            _result_parameter(request, raw_name, value)
+            if name not in ("_cursor", "_type"):
+                request.used.append((raw_name, value))
+            continue
+        request.filters.append((raw_name, value))
+    return request
+
+
+def _result_parameter(request: SearchRequest, raw_name: str, value: str) -> None:
+    name, _, modifier = raw_name.partition(":")
+    if name == "_count":
+        if not value.isdigit():
+            raise bad(name, "debe ser un entero no negativo / must be a non-negative integer")
+        request.count = min(int(value), LIMITS.max_page_size)
+    elif name == "_cursor":
+        request.cursor = value
+    elif name == "_total":
+        if value not in ("none", "estimate", "accurate"):
+            raise bad(name, "valores admitidos / allowed values: none, estimate, accurate")
+        request.total = value
+    elif name == "_summary":
+        if value not in SUMMARY_MODES:
+            raise bad(name, "valores admitidos / allowed values: " + ", ".join(SUMMARY_MODES))
+        request.summary = value
+    elif name == "_elements":
+        request.elements = [e.strip() for e in value.split(",") if e.strip()]
+    elif name == "_sort":
+        request.sort = [_sort_key(request.resource_types, part) for part in value.split(",") if part]
+    elif name in ("_include", "_revinclude"):
+        if modifier not in ("", "iterate", "recurse"):
+            raise bad(raw_name, f"modificador no admitido / unsupported modifier ':{modifier}'")
+        include = _include(value, raw_name, iterate=bool(modifier))
+        (request.includes if name == "_include" else request.revincludes).append(include)
+
+
+def _sort_key(resource_types: list[str], part: str) -> SortKey:
+    descending = part.startswith("-")
+    name = part.lstrip("-")
+    if name in ("_id", "_lastUpdated"):
+        return SortKey(name, descending, "r.id" if name == "_id" else "r.last_updated",
+                       "text" if name == "_id" else "timestamptz")
+    param = lookup(resource_types, name, "_sort")
+    if param.type not in _SORT_COLUMNS:
+        raise bad("_sort", f"no se puede ordenar por '{name}' ({param.type}) / cannot sort by it")
+    table, low, high, sql_type = _SORT_COLUMNS[param.type]
+    function, column = ("max", high) if descending else ("min", low)
+    expression = (f"(SELECT {function}(s.{column}) FROM {table} s WHERE s.resource_type = r.resource_type "
+                  f"AND s.resource_id = r.id AND s.param = '{param.name}')")  # param names come from the registry
+    return SortKey(name, descending, expression, sql_type)
+
+
+def _include(value: str, raw_name: str, *, iterate: bool) -> Include:
+    parts = value.split(":")
+    if value == "*":
+        return Include("*", "*", None, iterate)
+    if len(parts) not in (2, 3) or not is_served(parts[0]):
+        raise bad(raw_name, "forma esperada / expected Tipo:parámetro[:TipoDestino]")
+    source, param_name = parts[0], parts[1]
+    if param_name != "*":
+        param = indexed_param(source, param_name)
+        if param is None or param.type != "reference":
+            raise bad(raw_name, f"'{param_name}' no es una referencia de {source} / is not a reference of {source}")
+    target = parts[2] if len(parts) == 3 else None
+    if target is not None and not is_served(target):
+        raise bad(raw_name, f"tipo desconocido / unknown type '{target[:40]}'")
+    return Include(source, param_name, target, iterate)
+
+
+@dataclass
+class Statement:
+    sql: Sql
+    where: str
+
+
+def filters_sql(request: SearchRequest, *, strict: bool, resolve_value_set) -> Statement:
+    """The WHERE of a search; unknown parameters are refused (strict) or left out of ``used`` (lenient)."""
+    sql = Sql()
+    ctx = Context(sql, resolve_value_set)
+    types = sql.bind(request.resource_types)
+    conditions = [f"r.resource_type = ANY(CAST({types} AS text[]))", "NOT r.deleted"]
+    for raw_name, value in request.filters:
+        try:
+            if raw_name == "_id":
+                conditions.append(f"r.id = ANY(CAST({sql.bind([v for v in value.split(',') if v])} AS text[]))")
+            elif raw_name.startswith("_lastUpdated"):
+                conditions.append(_last_updated(ctx, raw_name, value))
+            else:
+                conditions.append(clause(ctx, "r", request.resource_types, raw_name, value))
+        except UnknownParameter:
+            if strict:
+                raise
+            continue
+        request.used.append((raw_name, value))
+    if request.compartment is not None:
+        conditions.append(_compartment(sql, request))
+    return Statement(sql, " AND ".join(conditions))
+
+
+def _last_updated(ctx: Context, raw_name: str, value: str) -> str:
+    if raw_name != "_lastUpdated":
+        raise bad(raw_name, "modificador no admitido / unsupported modifier")
+    parts = [date_condition(ctx, "r.last_updated", "r.last_updated + interval '1 microsecond'", v, raw_name)
+             for v in split_or(value) if v]
+    return "(" + " OR ".join(parts) + ")"
+
+
+def _compartment(sql: Sql, request: SearchRequest) -> str:
+    """R4 compartmentdefinition.html: resources that reference the compartment's owner through one of
+    the parameters the CompartmentDefinition lists for their type."""
+    owner_type, owner_id = request.compartment  # type: ignore[misc]
+    alternatives = []
+    for resource_type in request.resource_types:
+        params = compartments().get(owner_type, {}).get(resource_type, [])
+        named = [p for p in params if p != "{def}"]
+        if "{def}" in params:
+            alternatives.append(f"(r.resource_type = {sql.bind(resource_type)} AND r.id = {sql.bind(owner_id)})")
+        if named:
+            alternatives.append(
+                f"(r.resource_type = {sql.bind(resource_type)} AND EXISTS (SELECT 1 FROM search_reference c "
+                f"WHERE c.resource_type = r.resource_type AND c.resource_id = r.id AND c.param = ANY(CAST("
+                f"{sql.bind(named)} AS text[])) AND c.target_type = {sql.bind(owner_type)} AND c.target_id = "
+                f"{sql.bind(owner_id)}))")
+    return "(" + (" OR ".join(alternatives) or "FALSE") + ")"
+
+
+def encode_cursor(values: list[Any]) -> str:
+    def plain(v: Any) -> Any:
+        if isinstance(v, datetime):
+            return v.isoformat()
+        if isinstance(v, Decimal):
+            return str(v)
+        return v
+
+    return base64.urlsafe_b64encode(orjson.dumps([plain(v) for v in values])).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, expected: int) -> list[Any]:
+    try:
+        values = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (ValueError, orjson.JSONDecodeError):
+        raise bad("_cursor", "cursor de paginación inválido / invalid paging cursor") from None
+    if not isinstance(values, list) or len(values) != expected:
+        raise bad("_cursor", "cursor de paginación inválido / invalid paging cursor")
+    return values
+
+
+def page_sql(request: SearchRequest, statement: Statement) -> str:
+    """SELECT of one page: sort keys computed per row, keyset condition after the last row of the
+    previous page, ties broken by (resource_type, id)."""
+    sql = statement.sql
+    keys = request.sort
+    key_columns = "".join(f", {k.expression} AS k{i}" for i, k in enumerate(keys))
+    inner = (f"SELECT r.resource_type, r.id, r.content{key_columns} FROM resource r WHERE {statement.where}")
+    order_terms, comparisons = [], []
+    cursor = decode_cursor(request.cursor, len(keys) + 2) if request.cursor else None
+    for i, key in enumerate(keys):
+        high, low = _LAST[key.sql_type]
+        column = f"coalesce(m.k{i}, {low if key.descending else high})"
+        order_terms.append(f"{column} {'DESC' if key.descending else 'ASC'}")
+        if cursor is not None:
+            bound = f"coalesce(CAST({sql.bind(cursor[i])} AS {key.sql_type}), {low if key.descending else high})"
+            comparisons.append((column, "<" if key.descending else ">", bound))
+    order_terms += ["m.resource_type ASC", "m.id ASC"]
+    where = ""
+    if cursor is not None:
+        comparisons.append(("(m.resource_type, m.id)", ">", f"({sql.bind(cursor[-2])}, {sql.bind(cursor[-1])})"))
+        ors = []
+        for i, (column, op, bound) in enumerate(comparisons):
+            equal = [f"{c} = {b}" for c, _o, b in comparisons[:i]]
+            ors.append("(" + " AND ".join([*equal, f"{column} {op} {bound}"]) + ")")
+        where = "WHERE " + " OR ".join(ors)
+    sql.params["limit"] = request.count + 1
+    keys_out = "".join(f", m.k{i}" for i in range(len(keys)))
+    return (f"SELECT m.resource_type, m.id, m.content{keys_out} FROM ({inner}) m {where} "
+            f"ORDER BY {', '.join(order_terms)} LIMIT :limit")
