@@ -139,6 +139,40 @@ def beat(loglevel: str = typer.Option("info", help="Nivel de registro / log leve
     celery.start(["beat", f"--loglevel={loglevel}"])
 
 
+@cli.command()
+def reindex(resource_type: list[str] = typer.Option(None, "--type", help="Resource types (default: every type)."),
+            restart: bool = typer.Option(False, help="Start over instead of resuming.")) -> None:
+    """Rebuild the search indexes (after a search parameter changes); resumable, the server keeps serving.
+    / Reconstruye los índices de búsqueda; se puede reanudar y el servidor sigue atendiendo."""
+    from tqdm import tqdm
+
+    from app.db import make_async_engine
+    from ece.reindex import reindex_type, remaining
+    from ece.resource_types import is_served, served_types
+
+    types = resource_type or list(served_types())
+    unknown = [t for t in types if not is_served(t)]
+    if unknown:
+        typer.echo(f"Tipos desconocidos / unknown types: {', '.join(unknown)}", err=True)
+        raise typer.Exit(code=2)
+    url = _database_url()
+
+    async def rebuild() -> None:
+        engine = make_async_engine(url, pool_size=2)
+        try:
+            totals = {t: await remaining(engine, t, restart=restart) for t in types}
+            with tqdm(total=sum(totals.values()), unit="res", desc="Reindexando / reindexing",
+                      file=sys.stderr) as bar:
+                for t in types:
+                    if totals[t]:
+                        await reindex_type(engine, t, bar.update)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(rebuild())
+    typer.echo("Índices reconstruidos / indexes rebuilt")
+
+
 def main() -> None:
     # SIGTERM becomes a normal exit, so an embedded PostgreSQL this process started is stopped too
     # (uvicorn re-raises the signal it caught once it has shut down).

@@ -213,11 +213,10 @@ def _rows_of(section: str, columns: tuple[tuple[str, str], ...]) -> str:
     return f"SELECT {fields} FROM json_array_elements(CAST(:batch AS json)->'{section}') AS e"
 
 
-@lru_cache(maxsize=64)
-def _flush_statement(replaces: bool, kinds: tuple[str, ...]) -> TextClause:
-    """One statement per batch shape: index rows of the kinds present, old index rows removed when
-    versions replace existing ones. Data-modifying CTEs share one snapshot, so the DELETEs never see
-    the rows inserted beside them (PostgreSQL docs, "Data-Modifying Statements in WITH")."""
+def _index_ctes(replaces: bool, kinds: tuple[str, ...]) -> list[str]:
+    """Index rows of the kinds present, and removal of the old rows of resources being replaced.
+    Data-modifying CTEs share one snapshot, so the DELETEs never see the rows inserted beside them
+    (PostgreSQL docs, "Data-Modifying Statements in WITH")."""
     ctes = []
     if replaces:
         for kind, (table, _cols) in _INDEX_COLUMNS.items():
@@ -229,6 +228,13 @@ def _flush_statement(replaces: bool, kinds: tuple[str, ...]) -> TextClause:
                         for c in (*_KEY_COLUMNS, *cols))
         ctes.append(f"ins_{kind} AS (INSERT INTO {table} ({', '.join(c for c, _ in columns)}) "
                     f"{_rows_of(kind, columns)})")
+    return ctes
+
+
+@lru_cache(maxsize=64)
+def _flush_statement(replaces: bool, kinds: tuple[str, ...]) -> TextClause:
+    """One statement per batch shape: the versions into history and current, with their index rows."""
+    ctes = _index_ctes(replaces, kinds)
     names = ", ".join(c for c, _ in _VERSION_COLUMNS)
     ctes.append(f"v ({names}) AS MATERIALIZED ({_rows_of('versions', _VERSION_COLUMNS)})")
     ctes.append(f"hist AS (INSERT INTO resource_history ({names}) SELECT * FROM v)")
@@ -248,14 +254,40 @@ def _flush_params(versions: list[_Version]) -> tuple[dict[str, Any], tuple[str, 
     }
     if any(v.replaces_existing for v in versions):
         document["old"] = [[v.resource_type, v.id] for v in versions if v.replaces_existing]
+    kinds = _add_index_rows(document, [(v.resource_type, v.id, v.index) for v in versions])
+    return {"batch": fhirjson.dumps(document).decode()}, kinds
+
+
+def _add_index_rows(document: dict[str, list], indexed: list[tuple[str, str, IndexRows | None]]) -> tuple[str, ...]:
     kinds = []
     for kind in _INDEX_COLUMNS:
-        rows = [[v.resource_type, v.id, *row] for v in versions if v.index is not None
-                for row in getattr(v.index, kind)]
+        rows = [[t, i, *row] for t, i, index in indexed if index is not None for row in getattr(index, kind)]
         if rows:
             kinds.append(kind)
             document[kind] = rows
-    return {"batch": fhirjson.dumps(document).decode()}, tuple(kinds)
+    return tuple(kinds)
+
+
+_REINDEX_BATCH = text(
+    "SELECT id, content FROM resource WHERE resource_type = :t AND id > :after AND NOT deleted "
+    "ORDER BY id LIMIT :limit FOR UPDATE"
+)
+
+
+async def reindex_batch(tx: Transaction, *, resource_type: str, after_id: str, limit: int
+                        ) -> tuple[int, str | None]:
+    """Rebuild the index rows of the next ``limit`` current resources of a type after ``after_id``;
+    answers how many were done and the last id (None when there were none). The rows are locked while they are
+    re-indexed, so a concurrent update waits instead of racing with the rebuild."""
+    rows = (await tx.conn.execute(_REINDEX_BATCH, {"t": resource_type, "after": after_id, "limit": limit})).all()
+    if not rows:
+        return 0, None
+    document: dict[str, list] = {"old": [[resource_type, r[0]] for r in rows]}
+    kinds = _add_index_rows(document, [(resource_type, r[0], extract(resource_type, fhirjson.loads(r[1])))
+                                       for r in rows])
+    await tx.conn.execute(text("WITH " + ",\n".join(_index_ctes(True, kinds)) + "\nSELECT 1"),
+                          {"batch": fhirjson.dumps(document).decode()})
+    return len(rows), rows[-1][0]
 
 
 # --- the interactions ---------------------------------------------------------------------------------
