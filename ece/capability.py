@@ -8,6 +8,8 @@ from __future__ import annotations
 from functools import cache
 
 from ece import FHIR_VERSION
+from ece.indexing import indexed_params
+from ece.registry import compartments
 from ece.resource_types import served_types, unserved_types
 from ece.search import searchable
 
@@ -17,10 +19,26 @@ INSTANCE_INTERACTIONS = ("read", "vread", "update", "patch", "delete", "history-
                          "create", "search-type")
 
 
+COMMON_SEARCH = ("_id", "_lastUpdated", "_tag", "_profile", "_security", "_source")
+
+
+@cache
+def _reverse_includes() -> dict[str, list[str]]:
+    """For each type, the ``Source:param`` pairs whose references can point at it (for _revinclude)."""
+    out: dict[str, list[str]] = {}
+    for source in served_types():
+        for param in indexed_params(source):
+            if param.type == "reference":
+                for target in param.targets:
+                    out.setdefault(target, []).append(f"{source}:{param.name}")
+    return out
+
+
 @cache
 def _resources() -> list[dict]:
     out = []
     for resource_type in served_types():
+        includes = [f"{resource_type}:{p.name}" for p in indexed_params(resource_type) if p.type == "reference"]
         out.append({
             "type": resource_type,
             "versioning": "versioned-update",
@@ -31,7 +49,10 @@ def _resources() -> list[dict]:
             "conditionalUpdate": True,
             "conditionalDelete": "single",
             "interaction": [{"code": code} for code in INSTANCE_INTERACTIONS],
-            "searchParam": [{"name": name, "type": kind} for name, kind in searchable(resource_type)],
+            "searchInclude": ["*", *includes],
+            "searchRevInclude": sorted(_reverse_includes().get(resource_type, [])),
+            "searchParam": [{"name": name, "definition": url, "type": kind}
+                            for name, kind, url in searchable(resource_type)],
         })
     return out
 
@@ -56,6 +77,10 @@ def capability_statement(base_url: str) -> dict:
                 "validate them): " + ", ".join(unserved_types())
             ),
             "resource": _resources(),
-            "interaction": [{"code": "transaction"}, {"code": "batch"}, {"code": "history-system"}],
+            "interaction": [{"code": "transaction"}, {"code": "batch"}, {"code": "history-system"},
+                            {"code": "search-system"}],
+            "searchParam": [{"name": name, "definition": url, "type": kind}
+                            for name, kind, url in searchable("Patient") if name in COMMON_SEARCH],
+            "compartment": [f"http://hl7.org/fhir/CompartmentDefinition/{c.lower()}" for c in sorted(compartments())],
         }],
     }
