@@ -59,9 +59,32 @@ def _freeze(step: Any) -> Any:
     return step
 
 
+# Parameters added to the official ones (the national profiles' SearchParameters), in the registry's format:
+# {type: {name: {"type", "url", "paths": [{"steps": [...], "target": ...}], "targets": [...]}}}.
+_extra_parameters: dict[str, dict[str, dict]] = {}
+
+
+def register_search_parameters(parameters: dict[str, dict[str, dict]]) -> None:
+    """Add search parameters (done once at start-up, before any write); ``ece reindex`` indexes existing data."""
+    for resource_type, specs in parameters.items():
+        _extra_parameters.setdefault(resource_type, {}).update(specs)
+    for cached in (_by_url, indexed_params, indexed_param):
+        cached.cache_clear()
+
+
+def parameter_url(resource_type: str, name: str) -> str:
+    spec = _parameters_of(resource_type).get(name) or search_parameters()["Resource"][name]
+    return spec["url"]
+
+
+def _parameters_of(resource_type: str) -> dict[str, dict]:
+    return {**search_parameters().get(resource_type, {}), **_extra_parameters.get(resource_type, {})}
+
+
 @cache
 def _by_url() -> dict[str, dict]:
-    return {spec["url"]: spec for specs in search_parameters().values() for spec in specs.values()}
+    registries = (search_parameters(), _extra_parameters)
+    return {spec["url"]: spec for registry in registries for specs in registry.values() for spec in specs.values()}
 
 
 def _component_paths(expression: str) -> tuple[Path, ...] | None:
@@ -96,10 +119,9 @@ def _components(spec: dict) -> tuple[Component, ...] | None:
 @cache
 def indexed_params(resource_type: str) -> tuple[IndexedParam, ...]:
     """Parameters of ``resource_type`` this server indexes (and can therefore search)."""
-    registry = search_parameters()
-    specs = dict(registry.get(resource_type, {}))
+    specs = _parameters_of(resource_type)
     for name in COMMON_PARAMETERS:
-        specs.setdefault(name, registry["Resource"][name])
+        specs.setdefault(name, search_parameters()["Resource"][name])
     out = []
     for name, spec in sorted(specs.items()):
         if spec["type"] not in INDEXED_TYPES or not spec.get("paths"):

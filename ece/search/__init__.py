@@ -14,8 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ece.dates import date_range
-from ece.indexing import indexed_params
-from ece.registry import search_parameters
+from ece.indexing import indexed_params, parameter_url
 from ece.search.clauses import bad
 from ece.search.include import included
 from ece.search.query import SearchRequest, encode_cursor, filters_sql, page_sql, parse_request
@@ -95,13 +94,9 @@ async def matching_ids(conn: AsyncConnection, *, resource_type: str, query: str,
 
 def searchable(resource_type: str) -> list[tuple[str, str, str]]:
     """(name, type, definition URL) of every parameter a client can use on ``resource_type``."""
-    registry = search_parameters()
-
-    def url(name: str) -> str:
-        return (registry.get(resource_type, {}).get(name) or registry["Resource"][name])["url"]
-
-    return [(name, kind, url(name)) for name, kind in (("_id", "token"), ("_lastUpdated", "date"))] + \
-        [(p.name, p.type, url(p.name)) for p in indexed_params(resource_type)]
+    return [(name, kind, parameter_url(resource_type, name)) for name, kind in (("_id", "token"),
+                                                                             ("_lastUpdated", "date"))] + \
+        [(p.name, p.type, parameter_url(resource_type, p.name)) for p in indexed_params(resource_type)]
 
 
 def canonical_criteria(query: str) -> str:
