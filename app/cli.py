@@ -64,14 +64,48 @@ def _serve(host: str, port: int, workers: int) -> None:
                 access_log=False, loop="uvloop", http="httptools")
 
 
+profiles = typer.Typer(help="Perfiles nacionales y terminología. / National profiles and terminology.",
+                        no_args_is_help=True)
+cli.add_typer(profiles, name="profiles")
+
+
+@profiles.command("install")
+def profiles_install() -> None:
+    """Carga los StructureDefinition, CodeSystem y ValueSet nacionales en el almacén; se puede repetir. /
+    Load the national conformance resources into the store; safe to re-run."""
+    summary = _install_profiles(_database_url())
+    typer.echo(f"Perfiles / profiles: {summary.created} creados / created, {summary.updated} actualizados / "
+               f"updated, {summary.unchanged} sin cambios / unchanged, {summary.refused} rechazados / refused")
+    for example in summary.examples:
+        typer.echo(f"  - {example}")
+    if summary.refused:
+        raise typer.Exit(code=1)
+
+
+def _install_profiles(url: str):
+    from app.db import make_async_engine
+    from fhir_profiles.install import install_definitions
+
+    async def main():
+        engine = make_async_engine(url, pool_size=2)
+        try:
+            return await install_definitions(engine)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(main())
+
+
 @cli.command()
 def run() -> None:
-    """Start everything for a demo or development: PostgreSQL (embedded by default), migrations, the API."""
+    """Start everything for a demo or development: PostgreSQL (embedded by default), migrations, the national
+    profiles, the API."""
     from app import migrate as migrations
 
     settings = get_settings()
     url = _database_url()
     migrations.upgrade(url)
+    _install_profiles(url)
     _serve(settings.host, settings.port, settings.workers)
 
 
@@ -85,9 +119,11 @@ def load(paths: list[Path] = typer.Argument(..., exists=True, dir_okay=False, re
     from app.db import make_async_engine
     from ece import limits
     from ece.loader import LoadSummary, load_paths
+    from fhir_profiles.enforcement import install_validator
 
     settings = get_settings()
     limits.configure(max_json_depth=settings.max_json_depth)
+    install_validator(settings.enforced_profile_types)  # loads obey the national profiles as the API does
     url = _database_url()
     total = sum(p.stat().st_size for p in paths)
     summary = LoadSummary()

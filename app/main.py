@@ -16,7 +16,10 @@ from app.db import make_async_engine, resolve_database_url
 from app.settings import Settings, get_settings
 from ece import fhirjson, limits
 from ece.api.routes import router as fhir_router
+from ece.capability import declare_profiles
 from ece.errors import FhirError, Issue, PayloadTooLarge
+from fhir_profiles.api import router as profiles_router
+from fhir_profiles.enforcement import install_validator, operations_declared, supported_profiles
 
 log = logging.getLogger(__name__)
 FHIR_JSON = "application/fhir+json"
@@ -90,6 +93,11 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         lifespan=lifespan,
     )
     app.state.public_base_url = settings.public_base_url
+    # National profiles in the write path (ECE_ENFORCED_PROFILE_TYPES); their routes go first, or
+    # /fhir/{type}/{id} would take ValueSet/$expand.
+    install_validator(settings.enforced_profile_types)
+    declare_profiles(supported_profiles(), operations_declared())
+    app.include_router(profiles_router)
     app.include_router(fhir_router)
     _install_error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)

@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     default_page_size: int = Field(default=20, gt=0)
     max_page_size: int = Field(default=1000, gt=0)
 
+    # Resource types that must meet their national profile even when they declare none (comma-separated).
+    # Unset: every type with a national profile; empty: none (declared national profiles are still checked).
+    enforced_profile_types: str | None = None
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

@@ -5,6 +5,7 @@ Built from the same registries the server runs on, so it cannot drift from the c
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from functools import cache
 
 from ece import FHIR_VERSION
@@ -34,6 +35,24 @@ def _reverse_includes() -> dict[str, list[str]]:
     return out
 
 
+_supported_profiles: dict[str, list[str]] = {}
+_operations: dict[str, list[dict]] = {}
+
+
+def declare_profiles(profiles: Mapping[str, Sequence[str]], operations: Mapping[str, Sequence[dict]] = {}
+                     ) -> None:
+    """Let the composition root list the profiles and operations another package serves (R4
+    capabilitystatement-definitions.html#CapabilityStatement.rest.resource.supportedProfile); ``ece``
+    itself knows no profile."""
+    for resource_type, urls in profiles.items():
+        known = _supported_profiles.setdefault(resource_type, [])
+        known.extend(u for u in urls if u not in known)
+    for resource_type, entries in operations.items():
+        known_ops = _operations.setdefault(resource_type, [])
+        known_ops.extend(e for e in entries if e not in known_ops)
+    _resources.cache_clear()
+
+
 @cache
 def _resources() -> list[dict]:
     out = []
@@ -54,6 +73,10 @@ def _resources() -> list[dict]:
             "searchParam": [{"name": name, "definition": url, "type": kind}
                             for name, kind, url in searchable(resource_type)],
         })
+        if resource_type in _supported_profiles:
+            out[-1]["supportedProfile"] = list(_supported_profiles[resource_type])
+        if resource_type in _operations:
+            out[-1]["operation"] = list(_operations[resource_type])
     return out
 
 

@@ -25,6 +25,9 @@ from app.db import EmbeddedPostgres, ensure_database, libpq_url, make_async_engi
 from ece.tx import Transaction
 
 ROOT = Path(__file__).resolve().parents[1]
+# The generic tests store non-Honduran resources: national profiles apply only to resources that declare
+# them, in this process and in the ``ece`` commands the tests start (tests/fhir_profiles enforces them).
+os.environ.setdefault("ECE_ENFORCED_PROFILE_TYPES", "")
 # One database per test process, so parallel runs on one server never touch each other's data.
 RUN = f"{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_{os.getpid()}"
 
@@ -92,15 +95,22 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="session")
 def live_server(server_admin_url: str) -> Iterator[str]:
-    """A real ``ece serve`` process on its own migrated database; yields the FHIR base URL."""
-    name = f"ece_live_{RUN}"
+    """A real ``ece serve`` process on its own migrated database; yields the FHIR base URL.
+
+    The generic conformance and client tests post non-Honduran resources, so national profiles apply here
+    only to resources that declare them (tests/fhir_profiles runs its own server with enforcement on)."""
+    yield from serve_live(server_admin_url, f"ece_live_{RUN}", {"ECE_ENFORCED_PROFILE_TYPES": ""})
+
+
+def serve_live(server_admin_url: str, name: str, extra_env: dict[str, str]) -> Iterator[str]:
+    """Run ``ece serve`` on a fresh migrated database ``name`` until the generator is closed."""
     url = _fresh_database(server_admin_url, name)
     migrate.upgrade(url)
     port = _free_port()
     env = {**os.environ, "ECE_DATABASE_URL": libpq_url(url), "ECE_PORT": str(port), "ECE_HOST": "127.0.0.1",
-           "ECE_WORKERS": "1", "ECE_MAX_BODY_BYTES": str(8 * 1024 * 1024)}
+           "ECE_WORKERS": "1", "ECE_MAX_BODY_BYTES": str(8 * 1024 * 1024), **extra_env}
     (ROOT / "var").mkdir(exist_ok=True)
-    log = open(ROOT / "var" / f"live-server-{RUN}.log", "w")  # noqa: SIM115 - closed below
+    log = open(ROOT / "var" / f"live-server-{name}.log", "w")  # noqa: SIM115 - closed below
     process = subprocess.Popen([sys.executable, "-m", "app", "serve"], cwd=ROOT, env=env, stdout=log,
                                stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}/fhir"

@@ -1,0 +1,1 @@
+"""Honduras national FHIR R4 profiles, terminology and the profile validator (see README.md here)."""

@@ -1,0 +1,1 @@
+"""Authored differentials and code lists of the national profiles (read by scripts/generate_profiles.py)."""

@@ -1,0 +1,111 @@
+"""The referral-and-response profiles: the referral (ServiceRequest), its workflow (Task, R4 workflow-management
+.html) and the written response to the referring facility (Composition)."""
+
+from __future__ import annotations
+
+from fhir_profiles import systems as s
+
+from .dsl import bind, el, ext, inv, profile, ref, sliced
+from .terminology import REFERRAL_STATUSES
+
+REFERRAL = profile("hn-referencia", "ServiceRequest", "Referencia (Honduras)", "Referencia de un paciente a otro "
+                   "establecimiento: motivo, diagnóstico presuntivo CIE-10, servicio o especialidad, prioridad, origen "
+                   "y destino, condición al traslado y transporte, información clínica de soporte. / A patient "
+                   "referral to another facility.", [
+    el("ServiceRequest", constraint=[
+        inv("hn-ref-1", "La referencia explica su motivo (reasonCode.text o note) / the referral states its reason "
+            "in words", "reasonCode.text.exists() or note.exists()"),
+        inv("hn-ref-2", "La referencia lleva un resumen clínico (supportingInfo o note) / the referral carries "
+            "clinical information", "supportingInfo.exists() or note.exists()"),
+    ]),
+    sliced("ServiceRequest.extension", ("value", "url")),
+    ext("ServiceRequest.extension:condicionTraslado", s.EXT_TRANSFER_CONDITION, min=1),
+    ext("ServiceRequest.extension:medioTransporte", s.EXT_TRANSPORT, min=1),
+    sliced("ServiceRequest.identifier", ("value", "system")),
+    el("ServiceRequest.identifier:numeroReferencia", min=0, max="1"),
+    el("ServiceRequest.identifier:numeroReferencia.system", min=1, fixedUri=s.REFERRAL_NUMBER),
+    el("ServiceRequest.intent", fixedCode="order"),
+    sliced("ServiceRequest.category", ("pattern", "$this"), min=1),
+    el("ServiceRequest.category:referencia", min=1, max="1",
+       patternCodeableConcept={"coding": [{"system": s.CS_REQUEST_CATEGORY, "code": "referencia"}]}),
+    el("ServiceRequest.priority", min=1, binding=bind("prioridad-referencia")),
+    el("ServiceRequest.code", min=1, binding=bind("servicio-referencia"),
+       short="Servicio solicitado / requested service"),
+    el("ServiceRequest.subject", min=1, type=ref("hn-paciente")),
+    el("ServiceRequest.encounter", type=ref("hn-atencion")),
+    el("ServiceRequest.authoredOn", min=1),
+    el("ServiceRequest.requester", min=1, type=ref("hn-rol-profesional", "hn-establecimiento"),
+       short="Origen: profesional y establecimiento que refieren / referring professional and facility"),
+    el("ServiceRequest.performerType", binding=bind("especialidad"),
+       short="Especialidad solicitada / requested specialty"),
+    el("ServiceRequest.performer", min=1, max="1", type=ref("hn-establecimiento", "hn-servicio"),
+       short="Destino / destination facility or service"),
+    el("ServiceRequest.reasonCode", min=1),
+    sliced("ServiceRequest.reasonCode.coding", ("value", "system")),
+    el("ServiceRequest.reasonCode.coding:cie10", min=0, max="1", binding=bind("cie-10"),
+       short="Diagnóstico presuntivo CIE-10 / presumptive ICD-10 diagnosis"),
+    el("ServiceRequest.reasonCode.coding:cie10.system", min=1, fixedUri=s.ICD10),
+    el("ServiceRequest.reasonCode.coding:cie10.code", min=1),
+    el("ServiceRequest.reasonReference", type=ref("hn-diagnostico")),
+    el("ServiceRequest.supportingInfo", short="Signos vitales, diagnósticos, resultados / supporting clinical "
+                                              "information"),
+])
+
+# One membership test of "businessStatus:status" pairs: ten ``implies`` clauses cost ten times as much.
+_STATUS_RULE = (
+    f"businessStatus.coding.where(system = '{s.CS_REFERRAL_STATUS}').exists() implies "
+    f"(businessStatus.coding.where(system = '{s.CS_REFERRAL_STATUS}').code.first() + ':' + status) in ("
+    + " | ".join(f"'{code}:{status}'" for code, _es, _en, status in REFERRAL_STATUSES) + ")")
+
+REFERRAL_TASK = profile("hn-tarea-referencia", "Task", "Seguimiento de la referencia (Honduras)", "El estado de "
+                        "una referencia: estado de negocio, motivo codificado del rechazo, origen y destino. / The "
+                        "workflow state of a referral.", [
+    el("Task", constraint=[
+        inv("hn-tar-1", "El estado de negocio corresponde al estado de la tarea / the business status matches "
+            "Task.status", _STATUS_RULE),
+        inv("hn-tar-2", "Una referencia rechazada lleva un motivo de rechazo codificado / a rejected referral has a "
+            "coded rejection reason", f"status = 'rejected' implies statusReason.coding.where(system = "
+            f"'{s.CS_REJECTION_REASON}').exists()"),
+    ]),
+    el("Task.focus", min=1, type=ref("hn-referencia")),
+    el("Task.for", min=1, type=ref("hn-paciente")),
+    el("Task.intent", fixedCode="order"),
+    el("Task.statusReason", binding=bind("motivo-rechazo", "extensible")),
+    el("Task.businessStatus", min=1, binding=bind("estado-referencia")),
+    el("Task.authoredOn", min=1),
+    el("Task.requester", min=1, type=ref("hn-rol-profesional", "hn-establecimiento")),
+    el("Task.owner", min=1, type=ref("hn-establecimiento", "hn-servicio", "hn-rol-profesional")),
+])
+
+
+def _section(name: str, *, min_count: int, entries: list | None = None) -> list:
+    root = f"Composition.section:{name}"
+    out = [el(root, min=min_count, max="1"),
+           el(f"{root}.code", min=1, patternCodeableConcept={"coding": [{"system": s.CS_RESPONSE_SECTION,
+                                                                          "code": name}]})]
+    if entries:
+        out.append(el(f"{root}.entry", type=ref(*entries)))
+    return out
+
+
+RESPONSE = profile("hn-respuesta-referencia", "Composition", "Respuesta a la referencia (Honduras)",
+                   "Respuesta escrita al establecimiento que refirió: diagnósticos, procedimientos, tratamiento, "
+                   "recomendaciones y seguimiento. / The written response to the referring facility.", [
+    el("Composition.type", patternCodeableConcept={"coding": [{"system": s.LOINC, "code": "11488-4"}]},
+       short="Nota de consulta (LOINC 11488-4) / consult note"),
+    el("Composition.subject", min=1, type=ref("hn-paciente")),
+    el("Composition.encounter", type=ref("hn-atencion")),
+    el("Composition.author", min=1, type=ref("hn-profesional", "hn-rol-profesional")),
+    el("Composition.custodian", type=ref("hn-establecimiento")),
+    el("Composition.event", min=1, short="La referencia que se responde / the referral being answered"),
+    el("Composition.event.detail", min=1, type=ref("hn-referencia")),
+    sliced("Composition.section", ("pattern", "code"), min=3),
+    el("Composition.section.code", min=1),
+    *_section("diagnosticos", min_count=1, entries=["hn-diagnostico"]),
+    *_section("procedimientos", min_count=0),
+    *_section("tratamiento", min_count=0),
+    *_section("recomendaciones", min_count=1),
+    *_section("seguimiento", min_count=1),
+])
+
+PROFILES = [REFERRAL, REFERRAL_TASK, RESPONSE]
