@@ -17,13 +17,13 @@ run: $(STAMP)  ## start PostgreSQL (embedded unless ECE_DATABASE_URL), migrate, 
 	$(BIN)/ece run
 
 test: $(STAMP)  ## the whole suite, on ECE_TEST_DATABASE_URL or an embedded PostgreSQL
-	$(BIN)/lint-imports --config pyproject.toml
+	$(BIN)/lint-imports pyproject.toml
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/lint-imports --config pyproject.toml
+	$(BIN)/lint-imports pyproject.toml
 
 fmt: $(STAMP)
 	$(BIN)/ruff format .
