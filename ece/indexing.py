@@ -47,6 +47,8 @@ class IndexedParam:
     paths: tuple[Path, ...]
     targets: tuple[str, ...]
     components: tuple[Component, ...] = ()
+    # Names and addresses also match from each word (see _word_starts).
+    word_starts: bool = False
 
 
 def _compile_paths(spec: dict) -> tuple[Path, ...]:
@@ -132,8 +134,11 @@ def indexed_params(resource_type: str) -> tuple[IndexedParam, ...]:
             if found is None:
                 continue
             components = found
-        out.append(IndexedParam(name, spec["type"], _compile_paths(spec), tuple(spec.get("targets") or ()),
-                                components))
+        paths = _compile_paths(spec)
+        word_starts = spec["type"] == "string" and any(
+            (step if isinstance(step, str) else step[0]) in NAME_ELEMENTS for path in paths for step in path.steps)
+        out.append(IndexedParam(name, spec["type"], paths, tuple(spec.get("targets") or ()), components,
+                                word_starts))
     return tuple(out)
 
 
@@ -214,7 +219,8 @@ def _rows(param: IndexedParam, value: Any) -> list[tuple]:
     if kind == "token":
         return tokens(value)
     if kind == "string":
-        return [(fold(s)[:MAX_INDEXED_TEXT], s[:MAX_INDEXED_TEXT]) for s in strings(value)]
+        return [(fold(variant)[:MAX_INDEXED_TEXT], s[:MAX_INDEXED_TEXT]) for s in strings(value)
+                for variant in (_word_starts(s) if param.word_starts else (s,))]
     if kind == "date":
         return ranges(value)
     if kind == "reference":
@@ -273,6 +279,17 @@ def tokens(value: Any) -> list[tuple[str | None, str | None, str | None]]:
         label = (value.get("type") or {}).get("text") if isinstance(value.get("type"), dict) else None
         return [(value.get("system"), str(value["value"]), fold(label) if label else None)]  # Identifier
     return []
+
+
+MAX_WORD_STARTS = 6
+NAME_ELEMENTS = frozenset({"name", "address", "family", "given"})
+
+
+def _word_starts(text: str) -> list[str]:
+    """Names and addresses also match from each word: a Honduran family "Pérez Zelaya" is found by its
+    second surname ("zelaya"), as R4 search.html#string suggests servers SHOULD for multi-part names."""
+    words = text.split()
+    return [" ".join(words[i:]) for i in range(min(len(words), MAX_WORD_STARTS))] or [text]
 
 
 def strings(value: Any) -> list[str]:

@@ -62,6 +62,7 @@ async def system_history(request: Request) -> Response:
 
 
 @router.get("", summary="System search across types with _type (R4 search.html#2.21.1.3)")
+@router.get("/", include_in_schema=False)
 async def search_system(request: Request) -> Response:
     pairs = _query_pairs(request)
     types = [t for value in (v for k, v in pairs if k == "_type") for t in value.split(",") if t]

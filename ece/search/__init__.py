@@ -56,7 +56,8 @@ async def search(conn: AsyncConnection, *, resource_types: list[str], pairs: lis
     extra = await included(conn, request, matches)
     if request.summary or request.elements:
         matches = [(t, i, shaped(t, c, request.summary, request.elements)) for t, i, c in matches]
-        extra = [(t, i, shaped(t, c, request.summary, request.elements)) for t, i, c in extra]
+        # _elements shapes the matches only; included resources come whole (R4 search.html#elements).
+        extra = [(t, i, shaped(t, c, request.summary, None)) for t, i, c in extra]
     return SearchPage(matches, extra, total, next_cursor, request.used, request.count)
 
 

@@ -68,22 +68,41 @@ class Context:
     resolve_value_set: ValueSetResolver
 
 
-def split_or(value: str) -> list[str]:
-    """Split on commas not escaped with a backslash (R4 search.html#escaping)."""
+def split_escaped(value: str, separator: str, limit: int = -1) -> list[str]:
+    """Split on ``separator`` where it is not escaped with a backslash, keeping the escapes for the next
+    split (R4 search.html#escaping: ``\\,``, ``\\|``, ``\\$`` and ``\\\\``)."""
     parts, current, escaped = [], [], False
     for ch in value:
         if escaped:
             current.append(ch)
             escaped = False
         elif ch == "\\":
+            current.append(ch)
             escaped = True
-        elif ch == ",":
+        elif ch == separator and limit != 0:
             parts.append("".join(current))
             current = []
+            limit -= 1
         else:
             current.append(ch)
     parts.append("".join(current))
     return parts
+
+
+def unescape(value: str) -> str:
+    out, escaped = [], False
+    for ch in value:
+        if escaped or ch != "\\":
+            out.append(ch)
+            escaped = False
+        else:
+            escaped = True
+    return "".join(out)
+
+
+def split_or(value: str) -> list[str]:
+    """The comma-separated alternatives of a value (OR), still escaped for ``|`` and ``$``."""
+    return split_escaped(value, ",")
 
 
 def _or(conditions: list[str]) -> str:
@@ -109,6 +128,14 @@ def clause(ctx: Context, alias: str, resource_types: list[str], raw_name: str, v
     head, dot, rest = raw_name.partition(".")
     if dot:
         return _chain(ctx, alias, resource_types, head, rest, raw_name, value, depth)
+    if raw_name == "_id":
+        ids = [unescape(v) for v in split_or(value) if v]
+        return f"{alias}.id = ANY(CAST({ctx.sql.bind(ids)} AS text[]))"
+    if raw_name.startswith("_lastUpdated"):
+        if raw_name != "_lastUpdated":
+            raise bad(raw_name, "modificador no admitido / unsupported modifier")
+        return _or([date_condition(ctx, f"{alias}.last_updated", f"{alias}.last_updated + interval '1 microsecond'",
+                                   v, raw_name) for v in split_or(value) if v])
     name, _, modifier = raw_name.partition(":")
     param = lookup(resource_types, name, raw_name)
     return _parameter(ctx, alias, param, modifier, value, raw_name)
@@ -154,9 +181,10 @@ def _token(ctx: Context, x: str, param: IndexedParam, modifier: str, value: str,
     if modifier in ("in", "not-in"):
         codes = ctx.resolve_value_set(value, raw_name)
         return f"(coalesce({x}.system, '') || '|' || {x}.code) = ANY(CAST({bind(sorted(codes))} AS text[]))"
-    if "|" not in value:
-        return f"{x}.code = {bind(value)}"
-    system, _, code = value.partition("|")
+    parts = split_escaped(value, "|", 1)
+    if len(parts) == 1:
+        return f"{x}.code = {bind(unescape(value))}"
+    system, code = unescape(parts[0]), unescape(parts[1])
     if system == "":
         return f"({x}.system IS NULL AND {x}.code = {bind(code)})"
     if code == "":
@@ -169,6 +197,7 @@ def _like(value: str) -> str:
 
 
 def _string(ctx: Context, x: str, param: IndexedParam, modifier: str, value: str, raw_name: str) -> str:
+    value = unescape(value)
     if modifier == "exact":
         return f"{x}.exact = {ctx.sql.bind(value)}"
     folded = _like(fold(value))
@@ -265,12 +294,16 @@ def _uri(ctx: Context, x: str, param: IndexedParam, modifier: str, value: str, r
 
 def _reference(ctx: Context, x: str, param: IndexedParam, modifier: str, value: str, raw_name: str) -> str:
     bind = ctx.sql.bind
-    if modifier == "identifier":
-        system, bar, code = value.partition("|")
-        if not bar:
-            return f"{x}.id_value = {bind(value)}"
-        return f"({x}.id_system = {bind(system)} AND {x}.id_value = {bind(code)})" if system else \
-            f"({x}.id_system IS NULL AND {x}.id_value = {bind(code)})"
+    if modifier == "identifier":  # token forms of R4 search.html#token on Reference.identifier
+        parts = split_escaped(value, "|", 1)
+        if len(parts) == 1:
+            return f"{x}.id_value = {bind(unescape(value))}"
+        system, code = unescape(parts[0]), unescape(parts[1])
+        if not system:
+            return f"({x}.id_system IS NULL AND {x}.id_value = {bind(code)})"
+        if not code:
+            return f"({x}.id_system = {bind(system)} AND {x}.id_value IS NOT NULL)"
+        return f"({x}.id_system = {bind(system)} AND {x}.id_value = {bind(code)})"
     type_modifier = modifier or None
     target = parse_reference(value)
     if target is not None:
@@ -289,8 +322,9 @@ def _reference(ctx: Context, x: str, param: IndexedParam, modifier: str, value: 
 
 def _composite(ctx: Context, x: str, param: IndexedParam, modifier: str, value: str, raw_name: str) -> str:
     """``code$value`` (R4 search.html#composite): both parts must match the same element."""
-    first, dollar, second = value.partition("$")
-    if not dollar or not first or not second:
+    parts = split_escaped(value, "$", 1)
+    first, second = (parts + [""])[:2]
+    if len(parts) != 2 or not first or not second:
         raise bad(raw_name, "un compuesto se escribe parte1$parte2 / a composite value is part1$part2")
     token = _token(ctx, x, param, "", first, raw_name).replace(f"{x}.system", f"{x}.c1_system") \
         .replace(f"{x}.code", f"{x}.c1_code")
@@ -320,8 +354,8 @@ def _chain(ctx: Context, alias: str, resource_types: list[str], head: str, rest:
         raise bad(raw_name, f"tipo desconocido en la cadena / unknown type '{type_modifier[:40]}'")
     candidates = [type_modifier] if type_modifier else list(param.targets)
     next_name = rest.partition(".")[0].partition(":")[0]
-    usable = [t for t in candidates if next_name.startswith("_has") or indexed_param(t, next_name) is not None
-              or next_name in ("_id", "_lastUpdated")]
+    usable = [t for t in candidates if next_name in ("_has", "_id", "_lastUpdated")
+              or indexed_param(t, next_name) is not None]
     if not usable:
         raise bad(raw_name, f"ningún destino de '{name}' admite '{next_name}' / no target of '{name}' supports it")
     x, target = ctx.sql.alias("x"), ctx.sql.alias("t")

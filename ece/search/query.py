@@ -19,7 +19,7 @@ from ece.indexing import indexed_param
 from ece.limits import LIMITS
 from ece.registry import compartments
 from ece.resource_types import is_served
-from ece.search.clauses import Context, Sql, UnknownParameter, bad, clause, date_condition, lookup, split_or
+from ece.search.clauses import Context, Sql, UnknownParameter, bad, clause, lookup
 
 RESULT_PARAMETERS = {"_count", "_total", "_cursor", "_format", "_pretty", "_sort", "_summary", "_elements",
                      "_include", "_revinclude", "_type"}
@@ -75,6 +75,8 @@ def parse_request(resource_types: list[str], pairs: list[tuple[str, str]], *, st
             _result_parameter(request, raw_name, value)
             if name not in ("_cursor", "_type"):
                 request.used.append((raw_name, value))
+            continue
+        if value == "":  # an empty parameter is ignored (R4 search.html#errors)
             continue
         request.filters.append((raw_name, value))
     return request
@@ -154,12 +156,7 @@ def filters_sql(request: SearchRequest, *, strict: bool, resolve_value_set) -> S
     conditions = [f"r.resource_type = ANY(CAST({types} AS text[]))", "NOT r.deleted"]
     for raw_name, value in request.filters:
         try:
-            if raw_name == "_id":
-                conditions.append(f"r.id = ANY(CAST({sql.bind([v for v in value.split(',') if v])} AS text[]))")
-            elif raw_name.startswith("_lastUpdated"):
-                conditions.append(_last_updated(ctx, raw_name, value))
-            else:
-                conditions.append(clause(ctx, "r", request.resource_types, raw_name, value))
+            conditions.append(clause(ctx, "r", request.resource_types, raw_name, value))
         except UnknownParameter:
             if strict:
                 raise
@@ -168,14 +165,6 @@ def filters_sql(request: SearchRequest, *, strict: bool, resolve_value_set) -> S
     if request.compartment is not None:
         conditions.append(_compartment(sql, request))
     return Statement(sql, " AND ".join(conditions))
-
-
-def _last_updated(ctx: Context, raw_name: str, value: str) -> str:
-    if raw_name != "_lastUpdated":
-        raise bad(raw_name, "modificador no admitido / unsupported modifier")
-    parts = [date_condition(ctx, "r.last_updated", "r.last_updated + interval '1 microsecond'", v, raw_name)
-             for v in split_or(value) if v]
-    return "(" + " OR ".join(parts) + ")"
 
 
 def _compartment(sql: Sql, request: SearchRequest) -> str:

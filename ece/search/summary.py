@@ -17,7 +17,7 @@ def shaped(resource_type: str, content: bytes, summary: str | None, elements: li
     data = fhirjson.loads(content)
     spec = schema()["types"].get(resource_type, {})
     if elements:
-        keep = set(ALWAYS) | {_json_key(name, spec) for name in elements} | _mandatory(spec)
+        keep = set(ALWAYS) | {key for name in elements for key in _json_keys(name, spec)} | _mandatory(spec)
         subset = {k: v for k, v in data.items() if k in keep or k.lstrip("_") in keep}
     elif summary == "true":
         subset = {k: v for k, v in data.items() if k in ALWAYS or spec.get(k.lstrip("_"), {}).get("summary")}
@@ -36,8 +36,8 @@ def _mandatory(spec: dict) -> set[str]:
     return {key for key, element in spec.items() if element.get("mandatory")}
 
 
-def _json_key(name: str, spec: dict) -> str:
-    """``_elements=value`` names the choice element; the JSON key carries the type (valueQuantity)."""
+def _json_keys(name: str, spec: dict) -> set[str]:
+    """``_elements=value`` names the choice element; its JSON keys carry the type (valueQuantity, ...)."""
     if name in spec:
-        return name
-    return next((key for key in spec if key.startswith(name) and key[len(name):][:1].isupper()), name)
+        return {name}
+    return {key for key in spec if key.startswith(name) and key[len(name):][:1].isupper()} or {name}
