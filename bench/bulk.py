@@ -79,6 +79,7 @@ def _command(path: Path) -> list[str]:
     return [sys.executable, "-m", "app", "load", str(path)]
 
 
+_ERROR = re.compile(r"^[\w.]*(Error|Exception)\b")
 _COUNT = re.compile(r"^[^\n/]+/ (created|updated|unchanged|refused):\s*(\d+)\s*$", re.MULTILINE)
 
 
@@ -100,6 +101,10 @@ def run(database_url: str, *, megabytes: float, run_id: str, bundle_size: int) -
                 output = process.communicate()[0].decode("utf-8", "replace")
             seconds = time.perf_counter() - started
         counts = {name: int(value) for name, value in _COUNT.findall(output)}
+        if process.returncode != 0:
+            errors = [line.strip() for line in log_path.read_text("utf-8", "replace").splitlines()
+                      if _ERROR.match(line.strip())]
+            output += "\n" + "\n".join(errors[-3:]) + f"\n(stderr: {log_path.relative_to(ROOT)})"
         peak = max(rss.peak.values(), default=0) / MB
         return LoadResult(file_mb, count, generate_s, seconds, peak, process.returncode, counts,
                           " ".join(command[:2] + [str(path.relative_to(ROOT))]), output[-2000:])

@@ -50,11 +50,10 @@ async def _writer(url: str, chunks: list[list[tuple[str, str]]]) -> None:
             for (doc,) in chunks:
                 await conn.execute(INSERT, doc)
         return
-    async with await psycopg.AsyncConnection.connect(url) as conn:
-        async with conn.cursor() as cur:
-            for chunk in chunks:
-                async with conn.transaction():
-                    await cur.executemany(INSERT, chunk)
+    async with await psycopg.AsyncConnection.connect(url) as conn, conn.cursor() as cur:
+        for chunk in chunks:
+            async with conn.transaction():
+                await cur.executemany(INSERT, chunk)
 
 
 async def _write_all(url: str, docs: list[tuple[str, str]], per_commit: int, connections: int) -> float:

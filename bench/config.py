@@ -41,6 +41,8 @@ class Config:
     raw_min_docs: int  # BENCH_RAW_MIN_DOCS: at least this many documents for the raw ceiling
     raw_single_docs: int  # BENCH_RAW_SINGLE_DOCS: documents for the one-commit-per-document ceiling
     load_mb: float  # BENCH_LOAD_MB: size of the NDJSON file for the loader (0 skips it)
+    spread: bool  # BENCH_SPREAD=1: reconnect clients until their connections are spread evenly over the workers
+    profile: bool  # BENCH_PROFILE=1: py-spy profiles of the workers during [1] and [2] (perturbs the figures)
     skip: frozenset[str]  # BENCH_SKIP: comma-separated workloads to skip (creates,tx,raw,load)
 
     @classmethod
@@ -58,6 +60,8 @@ class Config:
             raw_min_docs=_int("BENCH_RAW_MIN_DOCS", 50000),
             raw_single_docs=_int("BENCH_RAW_SINGLE_DOCS", 20000),
             load_mb=_float("BENCH_LOAD_MB", 200.0),
+            spread=os.environ.get("BENCH_SPREAD", "") not in ("", "0"),
+            profile=os.environ.get("BENCH_PROFILE", "") not in ("", "0"),
             skip=frozenset(skip),
         )
 
@@ -74,4 +78,6 @@ BENCH_BUNDLE_SIZE=20 entries per Bundle (1 Patient + Encounters + Observations)
 BENCH_RAW_MIN_DOCS=50000 minimum documents for the raw psycopg ceiling (20 per commit)
 BENCH_RAW_SINGLE_DOCS=20000 documents for the one-commit-per-document ceiling
 BENCH_LOAD_MB=200    NDJSON size for `ece load` (1024 for the full 1 GB check, 0 to skip)
-BENCH_SKIP=          comma-separated: creates,tx,raw,load"""
+BENCH_SKIP=          comma-separated: creates,tx,raw,load
+BENCH_SPREAD=1       reconnect the clients until their connections are spread evenly over the workers
+BENCH_PROFILE=1      py-spy --native profiles of the workers during [1] and [2], under var/ (perturbs figures)"""

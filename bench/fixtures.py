@@ -17,8 +17,13 @@ from datetime import date, datetime, timedelta, timezone
 
 import orjson
 
-DNI_SYSTEM = "urn:oid:2.16.340.1.1.1"  # Registro Nacional de las Personas (RNP), Honduras
-MRN_SYSTEM = "https://ece.salud.gob.hn/fhir/sid/expediente"
+# The national profile hn-paciente (fhir_profiles/definitions) fixes these systems and extensions.
+DNI_SYSTEM = "https://fhir.salud.gob.hn/sid/dni"  # Registro Nacional de las Personas (RNP)
+MRN_SYSTEM = "https://fhir.salud.gob.hn/sid/expediente"
+EXT_DEPARTMENT = "https://fhir.salud.gob.hn/StructureDefinition/departamento"
+EXT_MUNICIPALITY = "https://fhir.salud.gob.hn/StructureDefinition/municipio"
+CS_DEPARTMENT = "https://fhir.salud.gob.hn/CodeSystem/departamento"
+CS_MUNICIPALITY = "https://fhir.salud.gob.hn/CodeSystem/municipio"
 LOINC = "http://loinc.org"
 UCUM = "http://unitsofmeasure.org"
 HN_TZ = timezone(timedelta(hours=-6))
@@ -83,7 +88,8 @@ def dni(rng: random.Random, sequence: int) -> str:
 
 def patient(rng: random.Random, *, dni_value: str, mrn: str, resource_id: str | None = None) -> dict:
     female = rng.random() < 0.52
-    dept_code, dept, _, city = rng.choice(PLACES)
+    dept_code, dept, muni_code, city = rng.choice(PLACES)
+    facility = rng.choice(FACILITIES)
     born = date(1940, 1, 1) + timedelta(days=rng.randrange(85 * 365))
     resource: dict = {"resourceType": "Patient"}
     if resource_id:
@@ -92,7 +98,8 @@ def patient(rng: random.Random, *, dni_value: str, mrn: str, resource_id: str | 
         "identifier": [
             {"use": "official", "system": DNI_SYSTEM, "value": dni_value,
              "type": {"text": "Documento Nacional de Identificación (DNI)"}},
-            {"use": "usual", "system": MRN_SYSTEM, "value": mrn, "type": {"text": "Número de expediente"}},
+            {"use": "usual", "system": MRN_SYSTEM, "value": mrn, "type": {"text": "Número de expediente"},
+             "assigner": {"display": facility}},
         ],
         "active": True,
         "name": [{"use": "official", "family": f"{rng.choice(FAMILY)} {rng.choice(FAMILY)}",
@@ -101,10 +108,16 @@ def patient(rng: random.Random, *, dni_value: str, mrn: str, resource_id: str | 
                                                  f"{rng.randrange(1000, 9999)}", "use": "mobile"}],
         "gender": "female" if female else "male",
         "birthDate": born.isoformat(),
-        "address": [{"use": "home", "line": [rng.choice(STREETS).format(n=rng.randrange(1, 60))], "city": city,
-                     "district": dept, "state": dept_code, "country": "HN"}],
-        "communication": [{"language": {"coding": [{"system": "urn:ietf:bcp:47", "code": "es-HN",
-                                                    "display": "Español (Honduras)"}]}, "preferred": True}],
+        "address": [{
+            "extension": [
+                {"url": EXT_DEPARTMENT, "valueCoding": {"system": CS_DEPARTMENT, "code": dept_code, "display": dept}},
+                {"url": EXT_MUNICIPALITY, "valueCoding": {"system": CS_MUNICIPALITY, "code": dept_code + muni_code,
+                                                          "display": city}},
+            ],
+            "use": "home", "line": [rng.choice(STREETS).format(n=rng.randrange(1, 60))], "city": city,
+            "state": dept, "country": "HN"}],
+        "communication": [{"language": {"coding": [{"system": "urn:ietf:bcp:47", "code": "es", "display": "Español"}]},
+                           "preferred": True}],
     })
     return resource
 

@@ -1,13 +1,15 @@
 """The HTTP workloads: single creates and transaction Bundles, from one aiohttp event loop.
 
-Each of ``clients`` coroutines keeps one keep-alive connection and sends pre-serialised bodies (only
-identifiers are substituted), so the load generator costs little CPU; its own CPU time is reported.
+Each of ``clients`` coroutines is an independent client with its own session and keep-alive connection,
+sending pre-serialised bodies (only identifiers are substituted), so the load generator costs little
+CPU; its own CPU time is reported. Only requests started after the warm-up are counted.
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
+import math
 import random
 import time
 import uuid
@@ -31,7 +33,10 @@ class Result:
     latencies: list[float] = field(default_factory=list)  # seconds, one per successful request
     error_samples: list[str] = field(default_factory=list)
     client_cpu_s: float = 0.0
-    cpu_split: dict[str, float] = field(default_factory=dict)  # share of the machine, percent
+    cpu_s: dict[str, float] = field(default_factory=dict)  # CPU seconds: workers, postgres, client, other, idle
+    worker_cpu_s: dict[int, float] = field(default_factory=dict)  # CPU seconds of each API worker
+    worker_connections: dict[int, int] = field(default_factory=dict)  # client connections each worker holds
+    spread_attempts: int = 0  # BENCH_SPREAD=1: connection rounds until they were spread over the workers
 
     @property
     def requests_per_s(self) -> float:
@@ -46,8 +51,13 @@ class Result:
         if not self.latencies:
             return float("nan")
         ordered = sorted(self.latencies)
-        rank = max(1, min(len(ordered), round(p / 100 * len(ordered) + 0.5)))
+        rank = max(1, min(len(ordered), math.ceil(p / 100 * len(ordered))))
         return ordered[rank - 1] * 1000
+
+    def cpu_share(self) -> dict[str, float]:
+        """Percent of the whole machine (all CPUs = 100) per consumer."""
+        capacity = sum(self.cpu_s.values())
+        return {k: 100 * v / capacity for k, v in self.cpu_s.items()} if capacity else {}
 
     def error(self, text: str) -> None:
         self.errors += 1
@@ -89,7 +99,7 @@ async def _creates_client(session: aiohttp.ClientSession, base: str, deadline: f
                 payload = await response.read()
                 status = response.status
                 location = response.headers.get("Location", "")
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, aiohttp.ClientError) as exc:
             if started >= measure_from:
                 result.error(f"POST {url}: {type(exc).__name__}: {exc}")
             subject = None
@@ -128,7 +138,7 @@ async def _tx_client(session: aiohttp.ClientSession, base: str, deadline: float,
             async with session.post(base, data=body, headers=HEADERS) as response:
                 payload = await response.read()
                 status = response.status
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, aiohttp.ClientError) as exc:
             if started >= measure_from:
                 result.error(f"POST {base}: {type(exc).__name__}: {exc}")
             continue
@@ -143,29 +153,61 @@ async def _tx_client(session: aiohttp.ClientSession, base: str, deadline: float,
         result.latencies.append(finished - started)
 
 
+async def _spread(sessions: list[aiohttp.ClientSession], base: str, sampler: Sampler,
+                  timeout: aiohttp.ClientTimeout, attempts: int = 25) -> int:
+    """Reconnect the clients until their connections are spread evenly over the workers (BENCH_SPREAD=1).
+
+    A uvicorn supervisor shares one listening socket between its workers, and a burst of connections is
+    often accepted by a single worker; this measures the server as if the accepts had been balanced."""
+    async def connect(session: aiohttp.ClientSession) -> None:
+        async with session.get(f"{base}/metadata") as response:
+            await response.read()
+
+    for attempt in range(1, attempts + 1):
+        await asyncio.gather(*(connect(session) for session in sessions))
+        held = sampler.connections()
+        if len(held) < 2 or max(held.values()) <= -(-len(sessions) // len(held)) + 1:
+            return attempt
+        await asyncio.gather(*(session.close() for session in sessions))
+        sessions[:] = [aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=1), timeout=timeout)
+                       for _ in sessions]
+    return attempts
+
+
 async def _run(name: str, base: str, clients: int, warmup_s: float, seconds: float, sampler: Sampler,
-               make_client) -> Result:
+               make_client, profiler=None, spread: bool = False) -> Result:
+    """``clients`` independent clients, each with its own session and keep-alive connection."""
     result = Result(name)
-    connector = aiohttp.TCPConnector(limit=clients, force_close=False, enable_cleanup_closed=True)
     timeout = aiohttp.ClientTimeout(total=120)
-    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+    sessions = [aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=1), timeout=timeout)
+                for _ in range(clients)]
+    try:
+        if spread:
+            result.spread_attempts = await _spread(sessions, base, sampler, timeout)
         now = time.perf_counter()
         measure_from = now + warmup_s
         deadline = measure_from + seconds
         tasks = [asyncio.create_task(make_client(session, base, deadline, measure_from, result, i))
-                 for i in range(clients)]
+                 for i, session in enumerate(sessions)]
         await asyncio.sleep(max(0.0, measure_from - time.perf_counter()))
         cpu_before = time.process_time()
         sampler.mark()
+        result.worker_connections = sampler.connections_at_mark
+        if profiler is not None:
+            profiler.start(name, sampler.pids(), seconds)
         measured_start = time.perf_counter()
         await asyncio.gather(*tasks)
         result.seconds = time.perf_counter() - measured_start
         result.client_cpu_s = time.process_time() - cpu_before
-        result.cpu_split = sampler.cpu_since_mark()
+        result.cpu_s = sampler.cpu_since_mark()
+        result.worker_cpu_s = dict(sampler.per_worker)
+    finally:
+        await asyncio.gather(*(session.close() for session in sessions))
     return result
 
 
-def run_creates(base: str, *, clients: int, warmup_s: float, seconds: float, sampler: Sampler, run: str) -> Result:
+def run_creates(base: str, *, clients: int, warmup_s: float, seconds: float, sampler: Sampler, run: str,
+                profiler=None, spread: bool = False) -> Result:
     rng = random.Random(11)
     patients = fixtures.patient_templates(rng)
     observations = fixtures.observation_templates(rng)
@@ -175,11 +217,11 @@ def run_creates(base: str, *, clients: int, warmup_s: float, seconds: float, sam
         return _creates_client(session, base, deadline, measure_from, result, ids, patients, observations,
                                random.Random(index))
 
-    return asyncio.run(_run("creates", base, clients, warmup_s, seconds, sampler, client))
+    return asyncio.run(_run("creates", base, clients, warmup_s, seconds, sampler, client, profiler, spread))
 
 
 def run_transactions(base: str, *, clients: int, warmup_s: float, seconds: float, sampler: Sampler, run: str,
-                     size: int) -> Result:
+                     size: int, profiler=None, spread: bool = False) -> Result:
     rng = random.Random(12)
     bundles = fixtures.bundle_templates(rng, size)
     ids = _Ids(f"{run}t", rng)
@@ -187,4 +229,4 @@ def run_transactions(base: str, *, clients: int, warmup_s: float, seconds: float
     def client(session, base, deadline, measure_from, result, index):
         return _tx_client(session, base, deadline, measure_from, result, ids, bundles, size, random.Random(index))
 
-    return asyncio.run(_run("transactions", base, clients, warmup_s, seconds, sampler, client))
+    return asyncio.run(_run("transactions", base, clients, warmup_s, seconds, sampler, client, profiler, spread))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
 import sys
@@ -23,10 +24,8 @@ def command_line() -> str:
         if name.startswith("BENCH_") or name in ("ECE_DATABASE_URL", "ECE_TEST_DATABASE_URL"):
             shown.append(f"{name}={shlex.quote(_mask(os.environ[name]))}")
     python = Path(sys.executable)
-    try:
+    with contextlib.suppress(ValueError):
         python = python.relative_to(ROOT)
-    except ValueError:
-        pass
     return " ".join([f"cd {shlex.quote(str(ROOT))} &&", *shown, str(python), "-m", "bench.run", *sys.argv[1:]])
 
 
@@ -42,12 +41,37 @@ def _n(value: float, decimals: int = 0) -> str:
     return f"{value:,.{decimals}f}"
 
 
-def cpu_line(result: Result) -> str:
-    split = result.cpu_split
-    parts = ", ".join(f"{k} {split[k]:.0f}%" for k in ("workers", "postgres", "client", "other", "idle") if k in split)
+def cpu_lines(result: Result, unit: str) -> list[str]:
+    share = result.cpu_share()
+    parts = ", ".join(f"{k} {share[k]:.0f}%" for k in ("workers", "postgres", "client", "other", "idle") if k in share)
     one_core = 100 * result.client_cpu_s / result.seconds if result.seconds else 0.0
-    return (f"    load generator CPU: {result.client_cpu_s:.1f} s in {result.seconds:.1f} s ({one_core:.0f}% of one core)"
-            f" | machine CPU ({os.cpu_count()} CPUs = 100%): {parts}")
+    lines = [f"    load generator CPU: {result.client_cpu_s:.1f} s in {result.seconds:.1f} s "
+             f"({one_core:.0f}% of one core) | machine CPU ({os.cpu_count()} CPUs = 100%): {parts}"]
+    count = result.resources if unit == "resource" else result.requests
+    if count and result.cpu_s:
+        per_unit = (result.cpu_s["workers"] + result.cpu_s["postgres"]) / count
+        lines.append(f"    CPU per {unit}: API workers {1000 * result.cpu_s['workers'] / count:.2f} ms, PostgreSQL "
+                     f"{1000 * result.cpu_s['postgres'] / count:.2f} ms (less sensitive to other load than throughput)"
+                     + (f" -> at most ~{_n((os.cpu_count() or 1) / per_unit)} {unit}s/s on {os.cpu_count()} CPUs"
+                        if per_unit else ""))
+    if len(result.worker_cpu_s) > 1 and result.seconds:
+        busy = {pid: cpu / result.seconds for pid, cpu in result.worker_cpu_s.items()}
+        total = sum(busy.values()) or 1.0
+        per = []
+        for pid, b in busy.items():
+            held = result.worker_connections.get(pid)
+            per.append(f"pid {pid} {100 * b:.0f}% of a core"
+                         + ("" if held is None else f" ({held} client connection{'' if held == 1 else 's'})"))
+        worst = max(busy.values()) / total
+        lines.append("    per worker: " + ", ".join(per)
+                     + (f"  <-- UNBALANCED: one worker did {100 * worst:.0f}% of the work" if worst > 0.7 else ""))
+        if result.spread_attempts:
+            lines.append(f"    (BENCH_SPREAD=1: client connections spread over the workers after "
+                         f"{result.spread_attempts} connection round(s))")
+    if share.get("other", 0) > 10:
+        lines.append(f"    note: {share['other']:.0f}% of the machine went to other processes during this workload; "
+                     "throughput is understated")
+    return lines
 
 
 def latency_line(result: Result) -> str:
@@ -66,7 +90,7 @@ def creates_block(result: Result, clients: int, target: float, reference: float)
         f"{result.seconds:.1f} s measured:",
         f"    {_n(result.requests_per_s)} creates/s  ({_n(result.requests)} creates)   target >= {_n(target)}/s, "
         f"reference server {_n(reference)}/s  -> {result.requests_per_s / reference:.1f}x the reference",
-        latency_line(result), cpu_line(result), *errors_lines(result),
+        latency_line(result), *cpu_lines(result, "create"), *errors_lines(result),
     ]
 
 
@@ -77,7 +101,7 @@ def tx_block(result: Result, clients: int, size: int, target: float, reference: 
         f"    {_n(result.requests_per_s, 1)} bundles/s = {_n(result.resources_per_s)} resources/s  "
         f"({_n(result.resources)} resources)   target >= {_n(target)}/s, reference server {_n(reference)}/s  "
         f"-> {result.resources_per_s / reference:.1f}x the reference",
-        latency_line(result), cpu_line(result), *errors_lines(result),
+        latency_line(result), *cpu_lines(result, "resource"), *errors_lines(result),
     ]
 
 
@@ -112,7 +136,7 @@ def memory_block(peaks: dict[int, float], samples: int, target: float) -> list[s
 
 
 def load_block(result: LoadResult, target_mb: float) -> list[str]:
-    counts = ", ".join(f"{k} {_n(v)}" for k, v in result.counts.items())
+    counts = ", ".join(f"{k} {_n(v)}" for k, v in result.counts.items()) or "no summary printed"
     lines = [
         f"[5] loader: `{result.command}` on {result.file_mb:.0f} MB NDJSON ({_n(result.resources_in_file)} resources "
         f"with ids, generated in {result.generate_s:.1f} s):",

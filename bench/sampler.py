@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
@@ -17,10 +18,8 @@ def _rss_tree(pid: int) -> int:
     proc = psutil.Process(pid)
     total = proc.memory_info().rss
     for child in proc.children(recursive=True):
-        try:
+        with contextlib.suppress(psutil.Error):
             total += child.memory_info().rss
-        except psutil.Error:
-            pass
     return total
 
 
@@ -59,6 +58,9 @@ class PeakRss:
                 self.peak[pid] = rss
         self.samples += 1
 
+    def pids(self) -> list[int]:
+        return self._pids()
+
     def peak_mb(self) -> dict[int, float]:
         return {pid: rss / MB for pid, rss in sorted(self.peak.items())}
 
@@ -66,10 +68,14 @@ class PeakRss:
 class Sampler(PeakRss):
     """Worker RSS during the HTTP workloads, plus a CPU split between a ``mark`` and now."""
 
-    def __init__(self, workers: Callable[[], list[int]], postgres: Callable[[], list[int]], interval: float = 0.2):
+    def __init__(self, workers: Callable[[], list[int]], postgres: Callable[[], list[int]], interval: float = 0.2,
+                 connections: Callable[[], dict[int, int]] | None = None):
         super().__init__(workers, interval)
         self._postgres = postgres
+        self._connections = connections
+        self.connections_at_mark: dict[int, int] = {}
         self._mark: tuple[float, dict, dict, float, float] | None = None
+        self.per_worker: dict[int, float] = {}  # CPU seconds of each worker, from the last cpu_since_mark
 
     def _cpu(self, pids: list[int]) -> dict[int, float]:
         out = {}
@@ -81,13 +87,17 @@ class Sampler(PeakRss):
                 continue
         return out
 
+    def connections(self) -> dict[int, int]:
+        return self._connections() if self._connections else {}
+
     def mark(self) -> None:
+        self.connections_at_mark = self.connections()
         own = psutil.Process(os.getpid()).cpu_times()
         self._mark = (time.perf_counter(), self._cpu(self._pids()), self._cpu(self._postgres()),
                       own.user + own.system, _busy())
 
     def cpu_since_mark(self) -> dict[str, float]:
-        """Percent of the whole machine (all CPUs) used by workers, PostgreSQL, this client and the rest."""
+        """CPU seconds used by the API workers, PostgreSQL, this client, everything else, and left idle."""
         if self._mark is None:
             return {}
         started, workers0, postgres0, own0, busy0 = self._mark
@@ -95,7 +105,8 @@ class Sampler(PeakRss):
         capacity = wall * (os.cpu_count() or 1)
         if capacity <= 0:
             return {}
-        workers = sum(v - workers0.get(pid, 0.0) for pid, v in self._cpu(self._pids()).items())
+        self.per_worker = {pid: v - workers0.get(pid, 0.0) for pid, v in self._cpu(self._pids()).items()}
+        workers = sum(self.per_worker.values())
         postgres = sum(v - postgres0.get(pid, 0.0) for pid, v in self._cpu(self._postgres()).items())
         own_now = psutil.Process(os.getpid()).cpu_times()
         client = own_now.user + own_now.system - own0
@@ -103,7 +114,7 @@ class Sampler(PeakRss):
         split = {"workers": workers, "postgres": postgres, "client": client}
         split["other"] = max(0.0, busy - workers - postgres - client)
         split["idle"] = max(0.0, capacity - busy)
-        return {k: 100 * v / capacity for k, v in split.items()}
+        return split
 
 
 def _busy() -> float:

@@ -47,10 +47,12 @@ class Stack:
 def _admin_url() -> tuple[str, object | None]:
     """A libpq URL to a database on the server to use, and the embedded server handle if one was started."""
     from app.db import EmbeddedPostgres, libpq_url
+    from app.settings import get_settings
 
-    for name in ("ECE_DATABASE_URL", "ECE_TEST_DATABASE_URL"):
-        if os.environ.get(name):
-            return libpq_url(os.environ[name]), None
+    settings = get_settings()  # the environment, then .env
+    for configured in (settings.database_url, settings.test_database_url):
+        if configured:
+            return libpq_url(configured), None
     embedded = EmbeddedPostgres(VAR / "bench-pgdata")
     return libpq_url(embedded.url("postgres")), embedded
 
@@ -146,17 +148,17 @@ def _listening_pid(base: str) -> int | None:
                 if c.status == psutil.CONN_LISTEN and c.laddr and c.laddr.port == port and c.pid}
     except psutil.AccessDenied:
         return None
-    procs = []
-    for pid in pids:
+    # psutil reports each socket once, under one of the processes sharing it: with several uvicorn
+    # workers that is often a worker, whose parent (the supervisor) is the server process.
+    for pid in sorted(pids):
         try:
-            procs.append(psutil.Process(pid))
+            proc = psutil.Process(pid)
+            if "multiprocessing" in " ".join(proc.cmdline()) and proc.parent() is not None:
+                return proc.parent().pid
+            return pid
         except psutil.Error:
             continue
-    if not procs:
-        return None
-    pid_set = {p.pid for p in procs}
-    roots = [p for p in procs if p.ppid() not in pid_set]
-    return min(roots or procs, key=lambda p: p.create_time()).pid
+    return None
 
 
 def worker_pids(stack: Stack) -> list[int]:
@@ -179,6 +181,19 @@ def worker_pids(stack: Stack) -> list[int]:
             continue
         workers.append(child.pid)
     return workers or [stack.server_pid]
+
+
+def connections_per_worker(stack: Stack) -> dict[int, int]:
+    """Established client connections each worker holds on the server's port (which worker accepted them)."""
+    port = urlsplit(stack.base).port
+    out = {}
+    for pid in worker_pids(stack):
+        try:
+            out[pid] = sum(1 for c in psutil.Process(pid).net_connections("tcp")
+                           if c.status == psutil.CONN_ESTABLISHED and c.laddr and c.laddr.port == port)
+        except psutil.Error:
+            continue
+    return out
 
 
 def postgres_pids() -> list[int]:
@@ -214,7 +229,8 @@ def machine_lines(stack: Stack) -> list[str]:
     except OSError:
         pass
     return [
-        f"machine:    {os.cpu_count()} CPUs ({cpu}), {memory:.1f} GiB RAM, {platform.system()} {platform.release()}",
+        f"machine:    {os.cpu_count()} CPUs ({cpu}), {memory:.1f} GiB RAM, {platform.system()} {platform.release()}; "
+        f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} before the run",
         f"python:     {platform.python_version()} ({sys.executable})",
         f"postgresql: {server_version(stack.database_url)}",
         f"server:     {stack.base}  ({'started here' if stack.started_here else 'BENCH_URL'}; "
