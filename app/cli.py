@@ -57,11 +57,10 @@ def serve(host: str = typer.Option(None, help="Interface to listen on (ECE_HOST)
 
 
 def _serve(host: str, port: int, workers: int) -> None:
-    import uvicorn
+    from app.serve import serve as run_server
 
     typer.echo(f"ECE escuchando en / listening on http://{host}:{port}  (FHIR: /fhir, docs: /docs)")
-    uvicorn.run("app.asgi:app", host=host, port=port, workers=workers, log_level="warning",
-                access_log=False, loop="uvloop", http="httptools")
+    run_server(host, port, workers)
 
 
 profiles = typer.Typer(help="Perfiles nacionales y terminología. / National profiles and terminology.",

@@ -9,6 +9,8 @@ from datetime import UTC, datetime, timedelta
 
 def fold(text: str) -> str:
     """Case- and accent-insensitive form for string search ("Pérez" matches "perez")."""
+    if text.isascii():  # most values: no accents to strip, and 30x faster than decomposing
+        return text.casefold()
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 

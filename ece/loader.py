@@ -7,6 +7,7 @@ their own ``ifNoneExist``. Every refusal is counted with its reason; nothing ref
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
@@ -129,10 +130,16 @@ async def _batches(items: Iterator[Item]) -> AsyncIterator[list[Item]]:
         yield batch
 
 
+# Items validated between yields to the event loop: the previous batch's write makes progress (its
+# statements travel to PostgreSQL and back) while this batch is being validated.
+YIELD_EVERY = 25
+
+
 async def _load_items(engine: AsyncEngine, items: Iterator[Item], summary: LoadSummary) -> None:
+    writing: asyncio.Task | None = None
     async for batch in _batches(items):
         valid = []
-        for item in batch:
+        for position, item in enumerate(batch):
             try:
                 data = fhirjson.loads(item.data) if isinstance(item.data, bytes) else item.data
                 check_resource(data, max_json_depth=LIMITS.max_json_depth)
@@ -141,8 +148,16 @@ async def _load_items(engine: AsyncEngine, items: Iterator[Item], summary: LoadS
                 valid.append(Item(item.where, data))
             except FhirError as error:
                 summary.refuse(item.where, str(error))
+            if position % YIELD_EVERY == 0:
+                await asyncio.sleep(0)
+        if writing is not None:
+            await writing  # one batch in flight at a time keeps memory bounded and the order of writes
+            writing = None
         if valid:
-            await _write_batch(engine, valid, summary)
+            writing = asyncio.create_task(_write_batch(engine, valid, summary))
+            await asyncio.sleep(0)
+    if writing is not None:
+        await writing
 
 
 async def _write_batch(engine: AsyncEngine, items: list[Item], summary: LoadSummary) -> None:
