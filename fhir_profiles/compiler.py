@@ -18,7 +18,7 @@ from fhirpathpy.engine.nodes import ResourceNode
 from fhirpathpy.models import models
 
 from ece.registry import schema
-from fhir_profiles import catalog, terminology
+from fhir_profiles import catalog, fhirpath, terminology
 from fhir_profiles.systems import CANONICAL_BASE
 
 _MODEL = models["r4"]
@@ -34,7 +34,8 @@ class Constraint:
     key: str
     severity: str
     human: str
-    evaluate: Callable[[Any, dict], list]
+    evaluate: Callable[[Any, dict], list]  # the Python translation (fhirpath.py), else ``reference`` itself
+    reference: Callable[[Any, dict], list]  # fhirpathpy: the behaviour the translation must reproduce
 
 
 @dataclass(frozen=True)
@@ -88,10 +89,25 @@ def _constraint(element: dict, spec: dict) -> Constraint:
     compiled = fhirpathpy.compile(spec["expression"], _MODEL)
     type_name = _fhirpath_type(element)
 
-    def evaluate(item: Any, root: dict) -> list:
+    def reference(item: Any, root: dict) -> list:
         return compiled(ResourceNode.create_node(item, type_name), {"resource": root, "rootResource": root})
 
-    return Constraint(spec["key"], spec["severity"], spec["human"], evaluate)
+    # %resource is the profiled resource, except in extension definitions, which any resource may use.
+    resource_type = element["path"].split(".")[0]
+    fast = fhirpath.translate(spec["expression"], type_name, None if resource_type == "Extension" else resource_type)
+    if fast is None:
+        return Constraint(spec["key"], spec["severity"], spec["human"], reference, reference)
+
+    def evaluate(item: Any, root: dict) -> list:
+        # fhirpathpy types a value carrying resourceType by it, not by the element: keep that case on it.
+        if type(item) is not dict or item.get("resourceType", type_name) != type_name:
+            return reference(item, root)
+        try:
+            return fast([item], root)
+        except fhirpath.Fallback:
+            return reference(item, root)
+
+    return Constraint(spec["key"], spec["severity"], spec["human"], evaluate, reference)
 
 
 def _kept(spec: dict) -> bool:
