@@ -7,7 +7,7 @@ import uuid
 from sqlalchemy import text
 
 from ece import search, store
-from ece.reindex import remaining, reindex_type
+from ece.reindex import reindex_type, remaining
 from ece.tx import unit_of_work
 
 
