@@ -19,6 +19,7 @@ from ece import fhirjson, limits
 from ece.api.routes import router as fhir_router
 from ece.capability import capability_statement, declare_profiles
 from ece.errors import FhirError, Issue, PayloadTooLarge
+from ece.references import configure_local_bases
 from fhir_profiles.api import router as profiles_router
 from fhir_profiles.enforcement import install_validator, operations_declared, supported_profiles
 
@@ -99,6 +100,8 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         lifespan=lifespan,
     )
     app.state.public_base_url = settings.public_base_url
+    if settings.public_base_url:
+        configure_local_bases(settings.public_base_url)
     # National profiles in the write path (ECE_ENFORCED_PROFILE_TYPES); their routes go first, or
     # /fhir/{type}/{id} would take ValueSet/$expand.
     install_validator(settings.enforced_profile_types)

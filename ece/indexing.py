@@ -15,7 +15,7 @@ from functools import cache
 from typing import Any
 
 from ece.dates import END_OF_TIME, START_OF_TIME, date_range, fold
-from ece.references import parse_reference
+from ece.references import local_reference, parse_reference
 from ece.registry import search_parameters
 
 INDEXED_TYPES = ("token", "string", "date", "reference", "number", "quantity", "uri", "composite")
@@ -219,7 +219,7 @@ def _rows(param: IndexedParam, value: Any) -> list[tuple]:
     if kind == "token":
         return tokens(value)
     if kind == "string":
-        return [(fold(variant)[:MAX_INDEXED_TEXT], s[:MAX_INDEXED_TEXT]) for s in strings(value)
+        return [(fold(variant)[:MAX_INDEXED_TEXT], s[:MAX_INDEXED_TEXT], variant is s) for s in strings(value)
                 for variant in (_word_starts(s) if param.word_starts else (s,))]
     if kind == "date":
         return ranges(value)
@@ -289,7 +289,7 @@ def _word_starts(text: str) -> list[str]:
     """Names and addresses also match from each word: a Honduran family "Pérez Zelaya" is found by its
     second surname ("zelaya"), as R4 search.html#string suggests servers SHOULD for multi-part names."""
     words = text.split()
-    return [" ".join(words[i:]) for i in range(min(len(words), MAX_WORD_STARTS))] or [text]
+    return [text, *(" ".join(words[i:]) for i in range(1, min(len(words), MAX_WORD_STARTS)))]
 
 
 def strings(value: Any) -> list[str]:
@@ -321,8 +321,10 @@ def reference(value: Any) -> tuple | None:
         return (None, None, None, id_system, id_value) if id_value else None
     if literal.startswith("#"):
         return None  # contained resources are not indexed on their own (R4 search.html#contained)
-    parsed = parse_reference(literal)
+    parsed = local_reference(literal)
     if parsed is None:
+        # Not a resource of this server (R4 search.html#reference): matched by its URL only, never as the
+        # local resource that happens to have the same type and id.
         return (None, None, literal[:MAX_INDEXED_TEXT], id_system, id_value)
     return (parsed[0], parsed[1], literal if "://" in literal else None, id_system, id_value)
 

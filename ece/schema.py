@@ -95,6 +95,8 @@ search_string = _index_table(
     # ``exact`` is the value as written, for :exact.
     Column("value", Text, nullable=False),
     Column("exact", Text, nullable=False),
+    # False for the extra rows of a name's later words ("zelaya" of "Pérez Zelaya"): _sort uses whole values.
+    Column("whole", Boolean, nullable=False, server_default="true"),
     indexes=(("resource_type", "param", "value"),),
 )
 

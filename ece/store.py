@@ -188,7 +188,7 @@ class WritePlan:
 
 _INDEX_COLUMNS = {
     "token": ("search_token", ("system", "code", "text")),
-    "string": ("search_string", ("value", "exact")),
+    "string": ("search_string", ("value", "exact", "whole")),
     "date": ("search_date", ("low", "high")),
     "reference": ("search_reference", ("target_type", "target_id", "url", "id_system", "id_value")),
     "number": ("search_number", ("value",)),
@@ -197,7 +197,8 @@ _INDEX_COLUMNS = {
     "composite": ("search_composite", ("c1_system", "c1_code", "t2_system", "t2_code", "q2_value", "q2_system",
                                        "q2_code", "d2_low", "d2_high", "s2_value")),
 }
-_PG_TYPES = {"low": "timestamptz", "high": "timestamptz", "d2_low": "timestamptz", "d2_high": "timestamptz",
+_PG_TYPES = {"whole": "boolean", "low": "timestamptz", "high": "timestamptz", "d2_low": "timestamptz",
+             "d2_high": "timestamptz",
              "q2_value": "numeric"}
 _NUMERIC_VALUE_TABLES = {"number", "quantity"}
 _KEY_COLUMNS = ("resource_type", "resource_id", "param")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from urllib.parse import parse_qsl
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 
 from ece import bundle as bundles
 from ece import reads, search, store
@@ -14,12 +14,11 @@ from ece.capability import capability_statement
 from ece.errors import InvalidResource, Issue, MethodNotAllowed, NotFound
 from ece.fhirjson import Raw
 from ece.limits import LIMITS
+from ece.references import set_request_base
 from ece.registry import compartments
 from ece.resource_types import is_served, served_types
 from ece.tx import unit_of_work
 from ece.validation import check_id
-
-router = APIRouter(prefix="/fhir", tags=["FHIR R4"])
 
 
 def _engine(request: Request):
@@ -28,6 +27,14 @@ def _engine(request: Request):
 
 def _base(request: Request) -> str:
     return http.base_url(request, request.app.state.public_base_url)
+
+
+async def _bind_request_base(request: Request) -> None:
+    """Absolute references to the base this request came in on are local ones (ece.references)."""
+    set_request_base(http.base_url(request, None))
+
+
+router = APIRouter(prefix="/fhir", tags=["FHIR R4"], dependencies=[Depends(_bind_request_base)])
 
 
 def _type(resource_type: str) -> str:

@@ -14,7 +14,7 @@ from typing import Any
 from ece.dates import date_range, fold
 from ece.errors import BadRequest, Issue
 from ece.indexing import IndexedParam, indexed_param
-from ece.references import parse_reference
+from ece.references import local_reference
 from ece.resource_types import is_served
 
 PREFIXES = ("eq", "ne", "gt", "lt", "ge", "le", "sa", "eb", "ap")
@@ -305,13 +305,13 @@ def _reference(ctx: Context, x: str, param: IndexedParam, modifier: str, value: 
             return f"({x}.id_system = {bind(system)} AND {x}.id_value IS NOT NULL)"
         return f"({x}.id_system = {bind(system)} AND {x}.id_value = {bind(code)})"
     type_modifier = modifier or None
-    target = parse_reference(value)
+    target = local_reference(value)
+    if target is None and ("://" in value or value.startswith("urn:")):
+        return f"{x}.url = {bind(value)}"
     if target is not None:
         if type_modifier and type_modifier != target[0]:
             raise bad(raw_name, f"el tipo {type_modifier} no coincide con {target[0]} / type mismatch")
         return f"({x}.target_type = {bind(target[0])} AND {x}.target_id = {bind(target[1])})"
-    if "://" in value or value.startswith("urn:"):
-        return f"{x}.url = {bind(value)}"
     if type_modifier and param.targets and type_modifier not in param.targets:
         raise bad(raw_name, f"{type_modifier} no es un destino de este parámetro / is not one of its targets")
     target_type = type_modifier or (param.targets[0] if len(param.targets) == 1 else None)

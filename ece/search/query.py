@@ -25,9 +25,12 @@ RESULT_PARAMETERS = {"_count", "_total", "_cursor", "_format", "_pretty", "_sort
                      "_include", "_revinclude", "_type"}
 SUMMARY_MODES = ("true", "false", "text", "data", "count")
 # Sort expression per parameter type: the smallest value ascending, the largest descending (R4 search.html#sort).
-_SORT_COLUMNS = {"date": ("search_date", "low", "high", "timestamptz"), "string": ("search_string", "value", "value",
-                 "text"), "token": ("search_token", "code", "code", "text"), "number": ("search_number", "value",
-                 "value", "numeric"), "quantity": ("search_quantity", "value", "value", "numeric"),
+# Strings sort by whole values (folded), never by the word-start rows that names also get.
+_SORT_COLUMNS = {"date": ("search_date", "low", "high", "timestamptz"),
+                 "string": ("search_string", "value", "value", "text"),
+                 "token": ("search_token", "code", "code", "text"),
+                 "number": ("search_number", "value", "value", "numeric"),
+                 "quantity": ("search_quantity", "value", "value", "numeric"),
                  "reference": ("search_reference", "target_id", "target_id", "text"),
                  "uri": ("search_uri", "value", "value", "text")}
 # Keyset comparisons need a value for rows without one: they sort last in both directions.
@@ -120,8 +123,9 @@ def _sort_key(resource_types: list[str], part: str) -> SortKey:
         raise bad("_sort", f"no se puede ordenar por '{name}' ({param.type}) / cannot sort by it")
     table, low, high, sql_type = _SORT_COLUMNS[param.type]
     function, column = ("max", high) if descending else ("min", low)
+    whole = " AND s.whole" if param.type == "string" else ""
     expression = (f"(SELECT {function}(s.{column}) FROM {table} s WHERE s.resource_type = r.resource_type "
-                  f"AND s.resource_id = r.id AND s.param = '{param.name}')")  # param names come from the registry
+                  f"AND s.resource_id = r.id AND s.param = '{param.name}'{whole})")  # names come from the registry
     return SortKey(name, descending, expression, sql_type)
 
 

@@ -39,8 +39,8 @@ def test_patient_rows_cover_identifier_names_gender_and_birthdate():
     })
     assert ("identifier", "urn:oid:2.16.340.1.1.1", "0801199012345", None) in rows.token
     assert ("gender", None, "female", None) in rows.token
-    assert ("family", "perez", "Pérez") in rows.string
-    assert ("given", "jose", "José") in rows.string
+    assert ("family", "perez", "Pérez", True) in rows.string
+    assert ("given", "jose", "José", True) in rows.string
     assert [r[0] for r in rows.date] == ["birthdate"]
 
 
@@ -49,3 +49,10 @@ def test_observation_subject_indexes_both_subject_and_patient():
                                    "subject": {"reference": "Patient/p-1"}})
     assert ("subject", "Patient", "p-1", None, None, None) in rows.reference
     assert ("patient", "Patient", "p-1", None, None, None) in rows.reference
+
+
+def test_a_double_family_name_is_also_indexed_from_its_second_word_but_not_as_a_whole_value():
+    rows = extract("Patient", {"resourceType": "Patient", "name": [{"family": "Pérez Zelaya"}]})
+    family = [r for r in rows.string if r[0] == "family"]
+    assert sorted(family) == [("family", "perez zelaya", "Pérez Zelaya", True),
+                              ("family", "zelaya", "Pérez Zelaya", False)]
