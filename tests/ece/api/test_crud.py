@@ -15,46 +15,14 @@ from email.utils import parsedate_to_datetime
 
 import httpx
 
-FHIR_JSON = {"Content-Type": "application/fhir+json"}
+from tests.ece.api.helpers import DNI, FHIR_JSON, create, created_id, history_versions, patient, put, unique_dni
+
 JSON_PATCH = {"Content-Type": "application/json-patch+json"}
-DNI = "urn:oid:2.16.340.1.1.1"
 
-
-
-def unique_dni() -> str:
-    """A 13-digit DNI-shaped value (department 08, municipality 01) unique to this test."""
-    return f"0801{uuid.uuid4().int % 10**9:09d}"
-
-
-def patient(*, dni: str = "0801199012345", system: str = DNI, family: str = "Pérez", given: str = "María",
-            gender: str = "female", birth_date: str = "1990-05-02", **extra) -> dict:
-    return {"resourceType": "Patient", "identifier": [{"system": system, "value": dni}],
-            "name": [{"family": family, "given": [given]}], "gender": gender, "birthDate": birth_date, **extra}
-
-
-def create(http: httpx.Client, resource: dict, **headers: str) -> httpx.Response:
-    return http.post(f"/{resource['resourceType']}", json=resource, headers={**FHIR_JSON, **headers})
-
-
-def created_id(http: httpx.Client, resource: dict) -> str:
-    response = create(http, resource)
-    assert response.status_code == 201, response.text
-    return response.json()["id"]
-
-
-def put(http: httpx.Client, resource_id: str, resource: dict, **headers: str) -> httpx.Response:
-    return http.put(f"/{resource['resourceType']}/{resource_id}", json={**resource, "id": resource_id},
-                    headers={**FHIR_JSON, **headers})
 
 
 def json_patch(http: httpx.Client, path: str, operations: list[dict]) -> httpx.Response:
     return http.patch(path, content=json.dumps(operations), headers=JSON_PATCH)
-
-
-def history_versions(http: httpx.Client, path: str) -> list[str]:
-    response = http.get(path)
-    assert response.status_code == 200, response.text
-    return [entry["response"]["etag"] for entry in response.json()["entry"]]
 
 
 # --- create, read, vread, update ----------------------------------------------------------------------

@@ -7,42 +7,9 @@ versions among whatever else the history holds.
 
 from __future__ import annotations
 
-import uuid
-
 import httpx
 
-FHIR_JSON = {"Content-Type": "application/fhir+json"}
-DNI = "urn:oid:2.16.340.1.1.1"
-
-
-def unique_dni() -> str:
-    """A 13-digit DNI-shaped value (department 08, municipality 01) unique to this test."""
-    return f"0801{uuid.uuid4().int % 10**9:09d}"
-
-
-def patient(*, dni: str = "0801199012345", system: str = DNI, family: str = "Pérez", given: str = "María",
-            gender: str = "female", birth_date: str = "1990-05-02") -> dict:
-    return {"resourceType": "Patient", "identifier": [{"system": system, "value": dni}],
-            "name": [{"family": family, "given": [given]}], "gender": gender, "birthDate": birth_date}
-
-
-def create(http: httpx.Client, resource: dict, **headers: str) -> httpx.Response:
-    return http.post(f"/{resource['resourceType']}", json=resource, headers={**FHIR_JSON, **headers})
-
-
-def created_id(http: httpx.Client, resource: dict) -> str:
-    response = create(http, resource)
-    assert response.status_code == 201, response.text
-    return response.json()["id"]
-
-
-def put(http: httpx.Client, resource_id: str, resource: dict, **headers: str) -> httpx.Response:
-    return http.put(f"/{resource['resourceType']}/{resource_id}", json={**resource, "id": resource_id},
-                    headers={**FHIR_JSON, **headers})
-
-
-def unique_system() -> str:
-    return f"urn:ece-test:{uuid.uuid4().hex}"
+from tests.ece.api.helpers import create, created_id, patient, put, unique_dni, unique_system
 
 
 def observation(*, system: str, subject: str) -> dict:
