@@ -138,24 +138,31 @@ def clause(ctx: Context, alias: str, resource_types: list[str], raw_name: str, v
                                    v, raw_name) for v in split_or(value) if v])
     name, _, modifier = raw_name.partition(":")
     param = lookup(resource_types, name, raw_name)
-    return _parameter(ctx, alias, param, modifier, value, raw_name)
+    return _parameter(ctx, alias, _type_of(ctx, alias, resource_types), param, modifier, value, raw_name)
 
 
-def _exists(ctx: Context, alias: str, param: IndexedParam, condition: str | None) -> tuple[str, str]:
+def _type_of(ctx: Context, alias: str, resource_types: list[str]) -> str:
+    """The type of row ``alias`` as SQL: a bound constant when there is one type, so the planner can use
+    it in the index conditions of every EXISTS (a correlated column hides it)."""
+    return ctx.sql.bind(resource_types[0]) if len(resource_types) == 1 else f"{alias}.resource_type"
+
+
+def _exists(ctx: Context, alias: str, type_sql: str, param: IndexedParam, condition: str | None) -> tuple[str, str]:
     x = ctx.sql.alias("x")
-    base = (f"EXISTS (SELECT 1 FROM {TABLES[param.type]} {x} WHERE {x}.resource_type = {alias}.resource_type "
+    base = (f"EXISTS (SELECT 1 FROM {TABLES[param.type]} {x} WHERE {x}.resource_type = {type_sql} "
             f"AND {x}.resource_id = {alias}.id AND {x}.param = {ctx.sql.bind(param.name)}")
     return x, base + (f" AND {condition})" if condition else ")")
 
 
-def _parameter(ctx: Context, alias: str, param: IndexedParam, modifier: str, value: str, raw_name: str) -> str:
+def _parameter(ctx: Context, alias: str, type_sql: str, param: IndexedParam, modifier: str, value: str,
+               raw_name: str) -> str:
     kind = param.type
     if modifier and modifier not in MODIFIERS[kind] and not (kind == "reference" and is_served(modifier)):
         raise bad(raw_name, f"modificador no admitido / unsupported modifier ':{modifier}'")
     if modifier == "missing":
         if value not in ("true", "false"):
             raise bad(raw_name, ":missing admite true o false / takes true or false")
-        _x, exists = _exists(ctx, alias, param, None)
+        _x, exists = _exists(ctx, alias, type_sql, param, None)
         return ("NOT " if value == "true" else "") + exists
     values = [v for v in split_or(value) if v != ""]
     if not values:
@@ -164,7 +171,7 @@ def _parameter(ctx: Context, alias: str, param: IndexedParam, modifier: str, val
     builders = {"token": _token, "string": _string, "date": _date, "reference": _reference, "number": _number,
                 "quantity": _quantity, "uri": _uri, "composite": _composite}
     condition = _or([builders[kind](ctx, x, param, modifier, v, raw_name) for v in values])
-    exists = (f"EXISTS (SELECT 1 FROM {TABLES[kind]} {x} WHERE {x}.resource_type = {alias}.resource_type "
+    exists = (f"EXISTS (SELECT 1 FROM {TABLES[kind]} {x} WHERE {x}.resource_type = {type_sql} "
               f"AND {x}.resource_id = {alias}.id AND {x}.param = {ctx.sql.bind(param.name)} AND {condition})")
     if kind == "token" and modifier in ("not", "not-in"):  # R4 search.html#token: :not includes the missing
         return "NOT " + exists
@@ -227,7 +234,8 @@ def date_condition(ctx: Context, low: str, high: str, value: str, raw_name: str)
     s, e = ctx.sql.bind(start), ctx.sql.bind(end)
     eq = f"({low} >= {s} AND {high} <= {e})"
     return {"eq": eq, "ne": f"NOT {eq}", "gt": f"{high} > {e}", "lt": f"{low} < {s}",
-            "ge": f"({high} > {e} OR {eq})", "le": f"({low} < {s} OR {eq})", "sa": f"{low} >= {e}",
+            # ge: above the search range, or within it; with low < high that is "ends after it or starts in it".
+            "ge": f"({high} > {e} OR {low} >= {s})", "le": f"({low} < {s} OR {high} <= {e})", "sa": f"{low} >= {e}",
             "eb": f"{high} <= {s}", "ap": f"({low} < {e} AND {high} > {s})"}[prefix]
 
 
@@ -365,7 +373,8 @@ def _chain(ctx: Context, alias: str, resource_types: list[str], head: str, rest:
         alternatives.append(f"({x}.target_type = {ctx.sql.bind(target_type)} AND EXISTS (SELECT 1 FROM resource "
                             f"{target} WHERE {target}.resource_type = {x}.target_type AND {target}.id = "
                             f"{x}.target_id AND NOT {target}.deleted AND {inner}))")
-    return (f"EXISTS (SELECT 1 FROM search_reference {x} WHERE {x}.resource_type = {alias}.resource_type AND "
+    return (f"EXISTS (SELECT 1 FROM search_reference {x} WHERE {x}.resource_type = "
+            f"{_type_of(ctx, alias, resource_types)} AND "
             f"{x}.resource_id = {alias}.id AND {x}.param = {ctx.sql.bind(name)} AND {_or(alternatives)})")
 
 
@@ -386,4 +395,4 @@ def _has(ctx: Context, alias: str, resource_types: list[str], raw_name: str, val
     return (f"EXISTS (SELECT 1 FROM search_reference {x} JOIN resource {other} ON {other}.resource_type = "
             f"{x}.resource_type AND {other}.id = {x}.resource_id AND NOT {other}.deleted "
             f"WHERE {x}.resource_type = {ctx.sql.bind(other_type)} AND {x}.param = {ctx.sql.bind(reference_name)} "
-            f"AND {x}.target_type = {alias}.resource_type AND {x}.target_id = {alias}.id AND {inner})")
+            f"AND {x}.target_type = {_type_of(ctx, alias, resource_types)} AND {x}.target_id = {alias}.id AND {inner})")

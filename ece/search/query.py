@@ -156,8 +156,9 @@ def filters_sql(request: SearchRequest, *, strict: bool, resolve_value_set) -> S
     """The WHERE of a search; unknown parameters are refused (strict) or left out of ``used`` (lenient)."""
     sql = Sql()
     ctx = Context(sql, resolve_value_set)
-    types = sql.bind(request.resource_types)
-    conditions = [f"r.resource_type = ANY(CAST({types} AS text[]))", "NOT r.deleted"]
+    types = request.resource_types
+    conditions = [f"r.resource_type = {sql.bind(types[0])}" if len(types) == 1
+                  else f"r.resource_type = ANY(CAST({sql.bind(types)} AS text[]))", "NOT r.deleted"]
     for raw_name, value in request.filters:
         try:
             conditions.append(clause(ctx, "r", request.resource_types, raw_name, value))
