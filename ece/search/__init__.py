@@ -61,11 +61,16 @@ async def search(conn: AsyncConnection, *, resource_types: list[str], pairs: lis
     return SearchPage(matches, extra, total, next_cursor, request.used, request.count)
 
 
+# Without an explicit _total, matches are counted up to this many; a larger set gets no Bundle.total (it is
+# optional, R4 bundle.html) rather than a count that would cost more than the page itself.
+DEFAULT_COUNT_CAP = 1000
+
+
 async def _total(conn: AsyncConnection, request: SearchRequest, statement) -> int | None:
-    """``_total`` (R4 search.html#total): counted by default (the same cost on every page, as the count does
-    not depend on the page); ``estimate`` asks the planner instead, ``none`` skips it."""
-    mode = request.total or "accurate"
-    if request.summary == "count" and mode == "none":
+    """``_total`` (R4 search.html#total): ``accurate`` counts every match, ``estimate`` asks the planner,
+    ``none`` skips it; by default small sets are counted exactly and large ones left without a total."""
+    mode = request.total
+    if request.summary == "count" and mode in (None, "none"):
         mode = "accurate"
     if mode == "none":
         return None
@@ -73,8 +78,13 @@ async def _total(conn: AsyncConnection, request: SearchRequest, statement) -> in
         plan = (await conn.execute(text(f"EXPLAIN (FORMAT JSON) SELECT 1 FROM resource r WHERE {statement.where}"),
                                    statement.sql.params)).scalar_one()
         return int(plan[0]["Plan"]["Plan Rows"])
-    return (await conn.execute(text(f"SELECT count(*) FROM resource r WHERE {statement.where}"),
-                               statement.sql.params)).scalar_one()
+    if mode == "accurate":
+        return (await conn.execute(text(f"SELECT count(*) FROM resource r WHERE {statement.where}"),
+                                   statement.sql.params)).scalar_one()
+    capped_sql = f"SELECT count(*) FROM (SELECT 1 FROM resource r WHERE {statement.where} LIMIT :count_cap) m"
+    capped = (await conn.execute(text(capped_sql), {**statement.sql.params, "count_cap": DEFAULT_COUNT_CAP + 1})
+              ).scalar_one()
+    return capped if capped <= DEFAULT_COUNT_CAP else None
 
 
 async def matching_ids(conn: AsyncConnection, *, resource_type: str, query: str, limit: int) -> list[str]:
