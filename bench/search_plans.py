@@ -1,0 +1,192 @@
+"""``EXPLAIN (ANALYZE, BUFFERS)`` of the SQL the server runs for a search, reproduced in-process.
+
+The statements are built the way ``ece.search.search`` builds them (``parse_request``, ``filters_sql``,
+``page_sql``; then ``ece.search.include``'s statements for ``_include``/``_revinclude``) and run directly
+on the database with their bound values rendered as literals (the planner's "custom plan"). The server's
+driver (psycopg 3, ``prepare_threshold`` 5) prepares a statement after five executions on a connection and
+PostgreSQL may then switch to a generic plan: ``auto_plan`` reproduces that choice.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import psycopg
+from psycopg import sql as pgsql
+
+from ece.search import include as inc
+from ece.search.query import filters_sql, page_sql, parse_request
+
+BIG_TABLES = ("resource", "resource_history", "search_token", "search_string", "search_date", "search_reference",
+              "search_number", "search_quantity", "search_uri", "search_composite")
+SEQ_SCAN_ROWS = 5000  # a sequential scan reading more rows than this is flagged
+_BIND = re.compile(r"(?<![:\w]):(\w+)")
+_SEQ = re.compile(r"(Parallel )?Seq Scan on (\w+)")
+_ROWS = re.compile(r"actual time=[\d.]+\.\.[\d.]+ rows=(\d+) loops=(\d+)")
+_REMOVED = re.compile(r"Rows Removed by Filter: (\d+)")
+
+
+@dataclass
+class Statement:
+    label: str  # count, page, include, revinclude, fetch
+    sql: str
+    params: dict
+
+
+@dataclass
+class Plan:
+    label: str
+    lines: list[str]
+    execution_ms: float
+    planning_ms: float
+    seq_scans: list[str] = field(default_factory=list)  # "table: N rows read"
+    generic: bool = False
+
+
+def connect(url: str, timeout_s: float = 0) -> psycopg.Connection:
+    """A connection of the bench's own, with its own statement timeout (0: none; not the database's)."""
+    conn = psycopg.connect(url, autocommit=True,
+                           options=f"-c TimeZone=UTC -c statement_timeout={int(timeout_s * 1000)}")
+    conn.prepare_threshold = None  # only the explicit PREPARE of auto_plan: psycopg prepares nothing itself
+    return conn
+
+
+def statements(conn: psycopg.Connection, resource_type: str, pairs: list[tuple[str, str]]) -> list[Statement]:
+    """The statements of one search request, in the order the server runs them."""
+    request = parse_request([resource_type], pairs, strict=False)
+    statement = filters_sql(request, strict=False, resolve_value_set=lambda url, name: set())
+    out = []
+    if (request.total or "accurate") == "accurate":
+        out.append(Statement("count", f"SELECT count(*) FROM resource r WHERE {statement.where}",
+                             dict(statement.sql.params)))
+    page = Statement("page", page_sql(request, statement), dict(statement.sql.params))
+    out.append(page)
+    if request.includes or request.revincludes:
+        matches = [(r[0], r[1]) for r in conn.execute(render(conn, page.sql, page.params)).fetchall()]
+        matches = matches[: request.count]
+        keys: set[tuple[str, str]] = set()
+        for include in request.includes:
+            params = inc._params(include, matches, inc.MAX_INCLUDED)
+            out.append(Statement("include", inc._FORWARD.text, params))
+            keys |= {(r[0], r[1]) for r in conn.execute(render(conn, inc._FORWARD.text, params)).fetchall()}
+        for include in request.revincludes:
+            params = inc._params(include, matches, inc.MAX_INCLUDED)
+            params.pop("target")
+            out.append(Statement("revinclude", inc._REVERSE.text, params))
+            keys |= {(r[0], r[1]) for r in conn.execute(render(conn, inc._REVERSE.text, params)).fetchall()}
+        new = sorted(keys - set(matches))[: inc.MAX_INCLUDED]
+        if new:
+            out.append(Statement("fetch", inc._FETCH.text, {"types": [k[0] for k in new], "ids": [k[1] for k in new]}))
+    return out
+
+
+def render(conn: psycopg.Connection, text: str, params: dict) -> str:
+    """The statement with its bound values as SQL literals."""
+    def literal(match: re.Match) -> str:
+        name = match.group(1)
+        return pgsql.Literal(params[name]).as_string(conn) if name in params else match.group(0)
+
+    return _BIND.sub(literal, text)
+
+
+def _numbered(text: str, params: dict) -> tuple[str, list[str]]:
+    order: list[str] = []
+
+    def number(match: re.Match) -> str:
+        name = match.group(1)
+        if name not in params:
+            return match.group(0)
+        if name not in order:
+            order.append(name)
+        return f"${order.index(name) + 1}"
+
+    return _BIND.sub(number, text), order
+
+
+def explain(conn: psycopg.Connection, statement: Statement) -> Plan:
+    """The custom plan: values known to the planner, as on the first executions on a connection."""
+    rows = conn.execute("EXPLAIN (ANALYZE, BUFFERS) " + render(conn, statement.sql, statement.params)).fetchall()
+    return _plan(statement.label, [r[0] for r in rows])
+
+
+def auto_plan(conn: psycopg.Connection, statement: Statement) -> Plan:
+    """The plan PostgreSQL settles on for a prepared statement (plan_cache_mode auto) after the five custom
+    plans it always tries first: what a server connection runs once psycopg has prepared the statement.
+    Plain ``EXPLAIN EXECUTE`` goes through the plan cache too, so the five tries cost planning only."""
+    text, order = _numbered(statement.sql, statement.params)
+    arguments = ", ".join(pgsql.Literal(statement.params[name]).as_string(conn) for name in order)
+    conn.execute(f"PREPARE bench_q AS {text}")
+    try:
+        for _ in range(5):
+            conn.execute(f"EXPLAIN EXECUTE bench_q({arguments})").fetchall()
+        rows = conn.execute(f"EXPLAIN (ANALYZE, BUFFERS) EXECUTE bench_q({arguments})").fetchall()
+    finally:
+        conn.execute("DEALLOCATE bench_q")
+    plan = _plan(statement.label, [r[0] for r in rows])
+    plan.generic = any(re.search(r"\$\d", line) for line in plan.lines)
+    return plan
+
+
+def _plan(label: str, lines: list[str]) -> Plan:
+    execution = planning = 0.0
+    for line in lines:
+        if line.startswith("Execution Time:"):
+            execution = float(line.split()[2])
+        elif line.startswith("Planning Time:"):
+            planning = float(line.split()[2])
+    return Plan(label, lines, execution, planning, _seq_scans(lines))
+
+
+def _seq_scans(lines: list[str]) -> list[str]:
+    found = []
+    for position, line in enumerate(lines):
+        seq = _SEQ.search(line)
+        rows = _ROWS.search(line)
+        if not seq or not rows or seq.group(2) not in BIG_TABLES:
+            continue
+        removed = 0
+        indent = len(line) - len(line.lstrip())
+        for detail in lines[position + 1:]:
+            if len(detail) - len(detail.lstrip()) <= indent:
+                break
+            if m := _REMOVED.search(detail):
+                removed = int(m.group(1))
+        read = (int(rows.group(1)) + removed) * int(rows.group(2))
+        if read >= SEQ_SCAN_ROWS:
+            found.append(f"{seq.group(2)}: {read:,} rows read")
+    return found
+
+
+def measure(conn: psycopg.Connection, statement: Statement) -> tuple[Plan, Plan]:
+    """(custom plan, prepared plan) of a statement, the custom one on a warm cache unless it is slow;
+    a statement cancelled by the connection's statement timeout gives a plan that says so."""
+    try:
+        custom = explain(conn, statement)
+        if custom.execution_ms < 1000:
+            custom = explain(conn, statement)
+    except psycopg.errors.QueryCanceled:
+        custom = _timed_out(conn, statement.label)
+    try:
+        prepared = auto_plan(conn, statement)
+    except psycopg.errors.QueryCanceled:
+        prepared = _timed_out(conn, statement.label)
+    return custom, prepared
+
+
+def _timed_out(conn: psycopg.Connection, label: str) -> Plan:
+    timeout = conn.execute("SHOW statement_timeout").fetchone()[0]
+    return Plan(label, [f"(cancelled by statement_timeout = {timeout}: no plan)"], float("inf"), 0.0)
+
+
+_NOISE = ("Buffers:", "I/O Timings:", "Batches:", "Cache Key:", "Cache Mode:", "Hits:", "Sort Method:", "Planning",
+          "Execution")
+
+
+def compact(plan: Plan, top: int = 22, width: int = 180) -> list[str]:
+    """The first ``top`` lines of the plan (without buffers, cache and sort details), then the timings."""
+    body = [line for line in plan.lines if not line.strip().startswith(_NOISE)]
+    shown = [("      " + line)[:width] for line in body[:top]]
+    if len(body) > top:
+        shown.append(f"      … {len(body) - top} more plan lines")
+    return shown
