@@ -74,6 +74,24 @@ def register_search_parameters(parameters: dict[str, dict[str, dict]]) -> None:
         cached.cache_clear()
 
 
+@cache
+def single_valued(resource_type: str, name: str) -> bool:
+    """True when the parameter can hold at most one value per resource (every step of its one path is 0..1
+    in the schema): repeated conditions on it then concern the same value (Patient.birthDate)."""
+    from ece.registry import schema
+
+    param = indexed_param(resource_type, name)
+    if param is None or len(param.paths) != 1:
+        return False
+    types, current = schema()["types"], resource_type
+    for step in param.paths[0].steps:
+        element = types.get(current, {}).get(step if isinstance(step, str) else step[0])
+        if element is None or element["array"]:
+            return False
+        current = element["type"]
+    return True
+
+
 def parameter_url(resource_type: str, name: str) -> str:
     spec = _parameters_of(resource_type).get(name) or search_parameters()["Resource"][name]
     return spec["url"]
