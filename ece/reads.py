@@ -110,10 +110,3 @@ async def read_any_version(conn: AsyncConnection, *, resource_type: str, resourc
     if row is None:
         raise _not_found(resource_type, resource_id)
 
-
-async def exists(conn: AsyncConnection, *, resource_type: str, resource_id: str) -> bool:
-    row = (await conn.execute(
-        text("SELECT 1 FROM resource WHERE resource_type = :t AND id = :i AND NOT deleted"),
-        {"t": resource_type, "i": resource_id},
-    )).first()
-    return row is not None

@@ -145,14 +145,3 @@ search_composite = _index_table(
     Column("s2_value", Text),
     indexes=(("resource_type", "param", "c1_code"),),
 )
-
-INDEX_TABLES = {
-    "token": search_token,
-    "string": search_string,
-    "date": search_date,
-    "reference": search_reference,
-    "number": search_number,
-    "quantity": search_quantity,
-    "uri": search_uri,
-    "composite": search_composite,
-}
