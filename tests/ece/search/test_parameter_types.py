@@ -10,33 +10,16 @@ reference URLs are checked over HTTP, where the server's base is known.
 
 from __future__ import annotations
 
-import uuid
 from datetime import timedelta
 from decimal import Decimal
 
 import httpx
 import pytest
 
-from ece import search, store
+from ece import store
+from tests.ece.search.helpers import LAB_HE, LOINC, UCUM, found, make, unique_system
 
-LOINC = "http://loinc.org"
-UCUM = "http://unitsofmeasure.org"
-LAB_HE = "http://hospital-escuela.hn/fhir/CodeSystem/laboratorio"
 FHIR_JSON = {"Content-Type": "application/fhir+json"}
-
-
-def unique_system() -> str:
-    return f"urn:ece-test:{uuid.uuid4().hex}"
-
-
-async def make(tx, data: dict) -> str:
-    return (await store.create(tx, data=data)).id
-
-
-async def found(tx, resource_type: str, system: str, *pairs: tuple[str, str]) -> set[str]:
-    page = await search.search(tx.conn, resource_types=[resource_type],
-                               pairs=[("identifier", f"{system}|"), *pairs])
-    return {i for _t, i, _c in page.matches}
 
 
 def observation(system: str, key: str, **fields) -> dict:
