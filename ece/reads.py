@@ -20,6 +20,7 @@ class Version:
     content: bytes | None  # None for a deleted version
     method: str = "GET"
     seq: int = 0
+    created: bool = False  # this version brought the resource into existence (first, or after a deletion)
 
     @property
     def deleted(self) -> bool:
@@ -93,13 +94,16 @@ async def history(conn: AsyncConnection, *, resource_type: str | None = None, re
         where.append("seq < :before")
         params["before"] = before_seq
     rows = (await conn.execute(
-        text("SELECT seq, resource_type, id, version_id, last_updated, method, content FROM resource_history "
+        text("SELECT seq, resource_type, id, version_id, last_updated, method, content, version_id = 1 OR "
+             "coalesce((SELECT p.deleted FROM resource_history p WHERE p.resource_type = h.resource_type AND p.id = "
+             "h.id AND p.version_id = h.version_id - 1), false) FROM resource_history h "
              f"WHERE {' AND '.join(where)} ORDER BY seq DESC LIMIT :limit"),
         params,
     )).all()
     more = len(rows) > count
     rows = rows[:count]
-    versions = [Version(r[1], r[2], r[3], r[4], None if r[6] is None else r[6].encode(), r[5], r[0]) for r in rows]
+    versions = [Version(r[1], r[2], r[3], r[4], None if r[6] is None else r[6].encode(), r[5], r[0], r[7])
+                for r in rows]
     return HistoryPage(versions, rows[-1][0] if more and rows else None, total)
 
 

@@ -133,8 +133,7 @@ def history_bundle(request: Request, base: str, versions: list[Version], *, tota
         entry: dict = {
             "fullUrl": f"{base}/{target}",
             "request": {"method": method, "url": target if method != "POST" else v.resource_type},
-            "response": {"status": "204 No Content" if v.deleted else ("201 Created" if v.version_id == 1 else
-                                                                      "200 OK"),
+            "response": {"status": "204 No Content" if v.deleted else ("201 Created" if v.created else "200 OK"),
                          "etag": f'W/"{v.version_id}"', "lastModified": fhirjson.instant(v.last_updated)},
         }
         if v.content is not None:

@@ -93,3 +93,14 @@ async def test_update_replaces_the_search_index_rows(tx):
     rows = (await tx.conn.execute(text("SELECT value FROM search_string WHERE resource_id = :i AND param = 'family'"),
                                   {"i": created.id})).scalars().all()
     assert rows == ["zelaya"]
+
+
+async def test_history_marks_a_recreation_after_a_delete_as_created(tx):
+    created = await store.create(tx, data=patient())
+    await store.delete(tx, resource_type="Patient", resource_id=created.id)
+    again = await store.update(tx, resource_type="Patient", resource_id=created.id,
+                               data={**patient(), "id": created.id})
+    history = await reads.history(tx.conn, resource_type="Patient", resource_id=created.id, count=10)
+    assert again.status == 201
+    assert [(v.version_id, v.deleted, v.created) for v in history.versions] == [(3, False, True), (2, True, False),
+                                                                               (1, False, True)]
