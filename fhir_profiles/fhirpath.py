@@ -436,16 +436,8 @@ def _compare(op: Callable, left: Fn, right: Fn) -> Fn:
 
 
 def _plus(left: Fn, right: Fn) -> Fn:
-    def fn(focus: list, root: dict) -> list:
-        a, b = left(focus, root), right(focus, root)
-        if not a or not b:
-            return []
-        if len(a) != 1 or len(b) != 1 or not (_number(a[0]) and _number(b[0]) or
-                                               type(a[0]) is str and type(b[0]) is str):
-            raise Fallback
-        return [a[0] + b[0]]
-
-    return fn
+    """``+`` on two numbers or two strings: the same operand rules as a comparison."""
+    return _compare(lambda a, b: a + b, left, right)
 
 
 def _in(left: Fn, right: Fn) -> Fn:

@@ -123,7 +123,7 @@ def json_response(request: Request, body: dict, status: int = 200, headers: dict
                     media_type=response_media_type(request))
 
 
-def history_bundle(request: Request, base: str, versions: list[Version], *, total: int | None, self_link: str,
+def history_bundle(base: str, versions: list[Version], *, total: int | None, self_link: str,
                    next_link: str | None) -> dict:
     """R4 http.html#history: a ``history`` Bundle, newest first, with request and response per entry."""
     entries = []

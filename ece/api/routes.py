@@ -253,7 +253,7 @@ async def _history(request: Request, resource_type: str | None, resource_id: str
     if page.next_before is not None:
         next_link = http.link(base, path, [*_without(kept, "_count"), ("_count", str(count)),
                                            ("_before_seq", str(page.next_before))])
-    body = http.history_bundle(request, base, page.versions, total=page.total,
+    body = http.history_bundle(base, page.versions, total=page.total,
                                self_link=http.link(base, path, kept), next_link=next_link)
     return http.json_response(request, body)
 

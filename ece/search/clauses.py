@@ -6,6 +6,7 @@ Everything is bound, never interpolated: only table and column names that come f
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -59,7 +60,8 @@ class Sql:
         return f"{prefix}{self.aliases}"
 
 
-ValueSetResolver = Any  # async-free callable: url -> set of "system|code" (see ece.search.valuesets)
+# (ValueSet reference, parameter name) -> the "system|code" strings it expands to (ece.search.valuesets).
+ValueSetResolver = Callable[[str, str], frozenset[str]]
 
 
 @dataclass
