@@ -123,6 +123,9 @@ def load(paths: list[Path] = typer.Argument(..., exists=True, dir_okay=False, re
     settings = get_settings()
     limits.configure(max_json_depth=settings.max_json_depth)
     install_validator(settings.enforced_profile_types)  # loads obey the national profiles as the API does
+    from app.celery_app import install_notifications
+
+    install_notifications(settings)  # loaded resources match R4 Subscriptions as API writes do
     url = _database_url()
     total = sum(p.stat().st_size for p in paths)
     summary = LoadSummary()

@@ -44,6 +44,30 @@ class Settings(BaseSettings):
     # Unset: every type with a national profile; empty: none (declared national profiles are still checked).
     enforced_profile_types: str | None = None
 
+    # Notifications (ece.notifications). Email over SMTP: ``smtp_tls`` is "none", "starttls" or "ssl"; an
+    # empty host means email is not sent (the in-app inbox still is).
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_tls: str = Field(default="none", pattern="^(none|starttls|ssl)$")
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_from: str = "notificaciones@salud.gob.hn"
+    # SMS through an HTTP gateway (POST JSON {"to", "message"}); empty URL: no SMS. The template takes
+    # {titulo} (the event title), {referencia} (the referral number) and {fecha} (the event's local date).
+    sms_gateway_url: str | None = None
+    sms_gateway_token: str | None = None
+    sms_template: str = "Salud Honduras: {titulo}. Referencia {referencia}, {fecha}."
+    # First retry delay of a failed delivery; each further one doubles (MAX_DELIVERY_ATTEMPTS in
+    # ece/notifications/retry.py gives the total).
+    notify_retry_base_seconds: float = Field(default=10.0, gt=0)
+    # How often `ece beat` re-queues outbox rows nobody took, and how old a row must be to be taken for lost.
+    notify_sweep_seconds: float = Field(default=15.0, gt=0)
+    notify_sweep_grace_seconds: float = Field(default=30.0, ge=0)
+    # Timeout of one SMTP, SMS or rest-hook delivery attempt.
+    notify_timeout_seconds: float = Field(default=10.0, gt=0)
+    # /health answers 503 when an undelivered outbox row is older than this.
+    health_max_outbox_age_seconds: float = Field(default=300.0, gt=0)
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

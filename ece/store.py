@@ -11,7 +11,7 @@ thousand entries costs one round trip for its rows, not thousands.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -55,12 +55,13 @@ class _Version:
     replaces_existing: bool
 
 
-WriteHook = Callable[[Transaction, list[WriteResult]], None]
+WriteHook = Callable[[Transaction, list[WriteResult]], Awaitable[None] | None]
 _write_hooks: list[WriteHook] = []
 
 
 def on_write(hook: WriteHook) -> None:
-    """Register a hook called (inside the transaction) with every flushed batch of writes.
+    """Register a hook called (inside the transaction) with every flushed batch of writes; a coroutine hook is
+    awaited, so it may read and write in the same transaction (subscription matching writes outbox rows).
 
     Hooks that must act only once the data is durable use ``tx.after_commit`` themselves.
     """
@@ -182,7 +183,9 @@ class WritePlan:
         results = [WriteResult(v.resource_type, v.id, v.version_id, v.last_updated, 200, None, v.deleted)
                    for v in self.versions]
         for hook in _write_hooks:
-            hook(tx, results)
+            pending = hook(tx, results)
+            if pending is not None:
+                await pending
         self.versions = []
 
 
