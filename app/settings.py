@@ -23,6 +23,9 @@ class Settings(BaseSettings):
     test_database_url: str | None = None
     # Celery broker. Empty means: kombu's SQLAlchemy transport on the same PostgreSQL.
     broker_url: str | None = None
+    # The Celery queue (and exchange) of this deployment: deployments (or test runs) sharing one broker each use
+    # their own.
+    task_queue: str = "ece"
     data_dir: Path = PROJECT_ROOT / "var"
 
     host: str = "127.0.0.1"
