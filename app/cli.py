@@ -182,14 +182,19 @@ def load(paths: list[Path] = typer.Argument(..., exists=True, dir_okay=False, re
 @cli.command()
 def worker(concurrency: int = typer.Option(None, min=1, help="Procesos hijos / child processes "
                                            "(por defecto, uno por CPU / default: one per CPU)."),
-           loglevel: str = typer.Option("info", help="Nivel de registro / log level.")) -> None:
-    """Procesa las tareas en segundo plano (cola "ece"). / Run the background task worker ("ece" queue).
+           loglevel: str = typer.Option("info", help="Nivel de registro / log level."),
+           name: str = typer.Option(None, help="Nombre del nodo (por defecto ECE_TASK_QUEUE@host); dos trabajadores "
+                                    "en una máquina necesitan nombres distintos / node name (default "
+                                    "ECE_TASK_QUEUE@host); two workers on one machine need different names.")) -> None:
+    """Procesa las tareas en segundo plano (cola ECE_TASK_QUEUE, "ece"). / Run the background task worker.
 
     Broker: ECE_BROKER_URL, or PostgreSQL itself (kombu's SQLAlchemy transport) when it is empty."""
     from app.celery_app import celery
 
-    # No mingle or gossip: workers need not synchronise revoked-task lists, and mingle adds a second to start-up.
-    argv = ["worker", f"--loglevel={loglevel}", "--without-mingle", "--without-gossip"]
+    # Named after the queue: Celery's default (celery@host) collides with any other deployment on the same broker
+    # and host. No mingle or gossip: nothing to synchronise, and mingle adds a second to start-up.
+    node = name or get_settings().task_queue
+    argv = ["worker", f"--loglevel={loglevel}", f"--hostname={node}@%h", "--without-mingle", "--without-gossip"]
     if concurrency:
         argv.append(f"--concurrency={concurrency}")
     celery.worker_main(argv)

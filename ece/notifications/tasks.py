@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 DELIVER_TASK = "ece.notifications.deliver"
+PUBLISH_CONNECT_TIMEOUT_SECONDS = 2.0
 SWEEP_TASK = "ece.notifications.sweep"
 
 
@@ -105,7 +106,11 @@ class BrokerQueue:
 
     def _publish(self, ids: list[str]) -> None:
         try:
-            with self._app.producer_or_acquire() as producer:
+            with self._app.pool.acquire(block=True) as connection:
+                # One try: kombu's defaults would retry the connection for seconds while rows pile up behind it.
+                connection.ensure_connection(max_retries=1, interval_start=0, interval_step=0,
+                                             timeout=PUBLISH_CONNECT_TIMEOUT_SECONDS)
+                producer = self._app.amqp.Producer(connection)
                 for row_id in ids:
                     self._app.send_task(DELIVER_TASK, args=[row_id], producer=producer, retry=False)
         except Exception as error:  # broker down: the sweep will queue them
