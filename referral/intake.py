@@ -42,12 +42,19 @@ async def _parties(tx: Transaction, references: list[str | None]) -> list[str]:
     return found
 
 
+async def rank(tx: Transaction, service_request: dict, *, limit: int) -> list[str]:
+    """Candidate destinations, best first; none without a ranker."""
+    if _ranker is None:
+        return []
+    return (await _ranker(tx, service_request, limit))[:limit]
+
+
 async def _routed(tx: Transaction, service_request: dict) -> list[str]:
     rules = policy.current()
-    if rules.unassigned != policy.Unassigned.AUTO_ROUTE or _ranker is None:
+    if rules.unassigned != policy.Unassigned.AUTO_ROUTE:
         return []
-    wanted = rules.stat_offers if service_request.get("priority") == "stat" else 1
-    return (await _ranker(tx, service_request, wanted))[:wanted]
+    return await rank(tx, service_request, limit=rules.stat_offers if service_request.get("priority") == "stat"
+                      else 1)
 
 
 async def open_referral(tx: Transaction, *, service_request: dict, now: datetime | None = None) -> list[str]:

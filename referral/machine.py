@@ -151,7 +151,7 @@ RULES: dict[Event, EventRule] = {rule.event: rule for rule in (
     EventRule(E.ACCEPT, frozenset({_DEST}), title_es="Aceptar", title_en="Accept"),
     EventRule(E.REJECT, frozenset({_DEST}), reason_system=systems.CS_REJECTION_REASON, reason_required=True,
               title_es="Rechazar", title_en="Reject"),
-    EventRule(E.REDIRECT, frozenset({_ORIGIN, _DEST, _COORD}), required_inputs=("destination",),
+    EventRule(E.REDIRECT, frozenset({_ORIGIN, _DEST, _COORD, _ENGINE}), required_inputs=("destination",),
               title_es="Redirigir", title_en="Redirect"),
     EventRule(E.ASSIGN, frozenset({_COORD}), required_inputs=("destination",), title_es="Asignar destino",
               title_en="Assign"),
