@@ -29,14 +29,16 @@ def _markable_business() -> list[str]:
                    for code in (t.only_from or ())})
 
 
-def overdue_query(now: datetime) -> str:
+def overdue_search(now: datetime, *, limit: int = SWEEP_BATCH) -> list[tuple[str, str]]:
     """The FHIR search of unmarked overdue referral Tasks, most overdue first."""
     codes = ",".join(f"{systems.CS_REFERRAL_STATUS}|{code}" for code in _markable_business())
-    return f"{DEADLINE}=lt{fhirjson.instant(now)}&business-status={codes}&_sort={DEADLINE}"
+    return [(DEADLINE, f"lt{fhirjson.instant(now)}"), ("business-status", codes), ("_sort", DEADLINE),
+            ("_count", str(limit)), ("_total", "none")]
 
 
 async def overdue(tx: Transaction, *, now: datetime, limit: int = SWEEP_BATCH) -> list[str]:
-    return await search.matching_ids(tx.conn, resource_type="Task", query=overdue_query(now), limit=limit)
+    page = await search.search(tx.conn, resource_types=["Task"], pairs=overdue_search(now, limit=limit))
+    return [rid for _type, rid, _content in page.matches]
 
 
 async def mark_overdue(tx: Transaction, *, task_id: str, now: datetime) -> bool:
