@@ -42,7 +42,7 @@ _broker = broker_url(_settings)
 if _broker.startswith(("sqla+", "sqlalchemy+")):
     _use_short_sql_polling()
 
-celery = Celery("ece", broker=_broker, include=[])  # task modules are listed here as they arrive
+celery = Celery("ece", broker=_broker, include=["app.referral_tasks"])  # task modules are listed here
 celery.conf.update(
     # A task is acknowledged when it finishes, not when it is received, and a pool process killed mid-task
     # (OOM, SIGKILL) gets its message requeued; on RabbitMQ so does a whole worker that dies, its unacked
@@ -70,6 +70,9 @@ celery.conf.update(
     timezone="America/Tegucigalpa",
     enable_utc=True,
     broker_connection_retry_on_startup=True,
-    beat_schedule={},
+    beat_schedule={
+        # referral.deadlines: mark overdue referrals, escalate, redirect when configured.
+        "referral-deadlines": {"task": "referral.sweep_deadlines", "schedule": float(_settings.referral_sweep_seconds)},
+    },
     beat_schedule_filename=str(_settings.data_dir / "celerybeat-schedule"),
 )

@@ -123,6 +123,9 @@ def load(paths: list[Path] = typer.Argument(..., exists=True, dir_okay=False, re
     settings = get_settings()
     limits.configure(max_json_depth=settings.max_json_depth)
     install_validator(settings.enforced_profile_types)  # loads obey the national profiles as the API does
+    from app.referrals import install_referral_engine
+
+    install_referral_engine(settings)  # and a loaded referral opens its Task as one sent through the API
     url = _database_url()
     total = sum(p.stat().st_size for p in paths)
     summary = LoadSummary()
@@ -191,6 +194,9 @@ def reindex(resource_type: list[str] = typer.Option(None, "--type", help="Resour
         typer.echo(f"Tipos desconocidos / unknown types: {', '.join(unknown)}", err=True)
         raise typer.Exit(code=2)
     url = _database_url()
+    from app.referrals import install_referral_engine
+
+    install_referral_engine(get_settings())  # the referral engine's search parameters are indexed too
 
     async def rebuild() -> None:
         engine = make_async_engine(url, pool_size=2)
@@ -241,6 +247,19 @@ def token(sub: str = typer.Option(..., "--sub", help="Sujeto / subject (usuario 
                    "come from the identity provider", err=True)
         raise typer.Exit(code=2)
     typer.echo(local_issuer(settings).mint(actor, minutes=minutes, name=name))
+referral_cli = typer.Typer(help="Motor de referencia y respuesta. / Referral engine.", no_args_is_help=True)
+cli.add_typer(referral_cli, name="referral")
+
+
+@referral_cli.command("diagram")
+def referral_diagram(output: Path = typer.Option(Path("docs/referral-lifecycle.md"), help="Archivo / file.")) -> None:
+    """Escribe el diagrama del ciclo de la referencia generado de la máquina de estados. / Write the referral
+    lifecycle document generated from the declared state machine."""
+    from referral.diagram import document
+
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(document(), encoding="utf-8")
+    typer.echo(f"{output}")
 
 
 def main() -> None:

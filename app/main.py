@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.db import make_async_engine, resolve_database_url
+from app.referrals import install_referral_engine
 from app.security import access_config, check_production, install_security
 from app.settings import Settings, get_settings
 from ece import fhirjson, limits
@@ -109,6 +110,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     # National profiles in the write path (ECE_ENFORCED_PROFILE_TYPES); their routes go first, or
     # /fhir/{type}/{id} would take ValueSet/$expand.
     install_validator(settings.enforced_profile_types)
+    install_referral_engine(settings)
     declare_profiles(supported_profiles(), operations_declared())
     app.include_router(profiles_router)
     app.include_router(fhir_router)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -63,6 +64,23 @@ class Settings(BaseSettings):
 
     def signing_key_path(self) -> Path:
         return self.auth_signing_key_file or self.data_dir / "keys" / "emisor-es256.pem"
+    # Referral deadlines per priority (R4 request-priority): minutes to accept, and to attend once accepted.
+    referral_accept_deadline_stat_minutes: int = Field(default=30, gt=0)
+    referral_accept_deadline_asap_minutes: int = Field(default=2 * 60, gt=0)
+    referral_accept_deadline_urgent_minutes: int = Field(default=24 * 60, gt=0)
+    referral_accept_deadline_routine_minutes: int = Field(default=3 * 24 * 60, gt=0)
+    referral_attend_deadline_stat_minutes: int = Field(default=2 * 60, gt=0)
+    referral_attend_deadline_asap_minutes: int = Field(default=12 * 60, gt=0)
+    referral_attend_deadline_urgent_minutes: int = Field(default=3 * 24 * 60, gt=0)
+    referral_attend_deadline_routine_minutes: int = Field(default=30 * 24 * 60, gt=0)
+    # A referral sent without a destination: "auto-route" (best candidate) or "regional-worklist" (coordinator).
+    referral_unassigned: Literal["auto-route", "regional-worklist"] = "regional-worklist"
+    # An emergency (stat) without a destination is offered to this many candidates at once (auto-route).
+    referral_stat_offers: int = Field(default=3, gt=0)
+    # The deadline sweep redirects a referral not accepted in time to the next candidate.
+    referral_redirect_when_overdue: bool = False
+    # How often the beat runs the deadline sweep.
+    referral_sweep_seconds: int = Field(default=60, gt=0)
 
 
 @lru_cache(maxsize=1)

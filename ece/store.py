@@ -11,7 +11,7 @@ thousand entries costs one round trip for its rows, not thousands.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -65,6 +65,22 @@ def on_write(hook: WriteHook) -> None:
     Hooks that must act only once the data is durable use ``tx.after_commit`` themselves.
     """
     _write_hooks.append(hook)
+
+
+FlushHook = Callable[[Transaction, list[WriteResult]], Awaitable[None]]
+_flush_hooks: list[FlushHook] = []
+
+
+def on_flushed(hook: FlushHook) -> None:
+    """Register an async hook awaited inside the transaction after each flush, with the versions just written
+    (``content`` included; ``status`` 201 for a version that brought its resource into existence).
+
+    The hook may plan further writes through this module, so a bounded context can add what a write implies
+    (the referral engine creates the Task of a new referral) in the same transaction; those writes flush and
+    call the hooks again. A hook that raises a ``FhirError`` refuses the whole write.
+    """
+    if hook not in _flush_hooks:
+        _flush_hooks.append(hook)
 
 
 def now() -> datetime:
@@ -183,7 +199,13 @@ class WritePlan:
                    for v in self.versions]
         for hook in _write_hooks:
             hook(tx, results)
-        self.versions = []
+        written, self.versions = self.versions, []
+        if _flush_hooks:
+            flushed = [WriteResult(v.resource_type, v.id, v.version_id, v.last_updated,
+                                   201 if not v.replaces_existing else 200,
+                                   None if v.content is None else v.content.encode(), v.deleted) for v in written]
+            for flush_hook in _flush_hooks:
+                await flush_hook(tx, flushed)
 
 
 _INDEX_COLUMNS = {
