@@ -22,6 +22,7 @@ from ece.errors import FhirError, Issue, PayloadTooLarge
 from ece.references import configure_local_bases
 from fhir_profiles.api import router as profiles_router
 from fhir_profiles.enforcement import install_validator, operations_declared, supported_profiles
+from referral.api_routing import router as referral_routing_router
 
 log = logging.getLogger(__name__)
 FHIR_JSON = "application/fhir+json"
@@ -107,6 +108,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     install_validator(settings.enforced_profile_types)
     declare_profiles(supported_profiles(), operations_declared())
     app.include_router(profiles_router)
+    app.include_router(referral_routing_router)
     app.include_router(fhir_router)
     _install_error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
