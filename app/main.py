@@ -25,6 +25,7 @@ from ece.errors import FhirError, Issue, PayloadTooLarge
 from ece.references import configure_local_bases
 from fhir_profiles.api import router as profiles_router
 from fhir_profiles.enforcement import install_validator, operations_declared, supported_profiles
+from referral.api_routing import router as referral_routing_router
 
 log = logging.getLogger(__name__)
 FHIR_JSON = "application/fhir+json"
@@ -113,6 +114,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     install_referral_engine(settings)
     declare_profiles(supported_profiles(), operations_declared())
     app.include_router(profiles_router)
+    app.include_router(referral_routing_router)
     app.include_router(fhir_router)
     _install_error_handlers(app)
     app.state.access = access_config(settings)
