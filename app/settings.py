@@ -24,6 +24,9 @@ class Settings(BaseSettings):
     test_database_url: str | None = None
     # Celery broker. Empty means: kombu's SQLAlchemy transport on the same PostgreSQL.
     broker_url: str | None = None
+    # The Celery queue (and exchange) of this deployment: deployments (or test runs) sharing one broker each use
+    # their own.
+    task_queue: str = "ece"
     data_dir: Path = PROJECT_ROOT / "var"
 
     host: str = "127.0.0.1"
@@ -81,6 +84,29 @@ class Settings(BaseSettings):
     referral_redirect_when_overdue: bool = False
     # How often the beat runs the deadline sweep.
     referral_sweep_seconds: int = Field(default=60, gt=0)
+    # Notifications (ece.notifications). Email over SMTP: ``smtp_tls`` is "none", "starttls" or "ssl"; an
+    # empty host means email is not sent (the in-app inbox still is).
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_tls: str = Field(default="none", pattern="^(none|starttls|ssl)$")
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_from: str = "notificaciones@salud.gob.hn"
+    # SMS through an HTTP gateway (POST JSON {"to", "message"}); empty URL: no SMS. The template takes
+    # {titulo} (the event title), {referencia} (the referral number) and {fecha} (the event's local date).
+    sms_gateway_url: str | None = None
+    sms_gateway_token: str | None = None
+    sms_template: str = "Salud Honduras: {titulo}. Referencia {referencia}, {fecha}."
+    # First retry delay of a failed delivery; each further one doubles (MAX_DELIVERY_ATTEMPTS in
+    # ece/notifications/retry.py gives the total).
+    notify_retry_base_seconds: float = Field(default=10.0, gt=0)
+    # How often `ece beat` re-queues outbox rows nobody took, and how old a row must be to be taken for lost.
+    notify_sweep_seconds: float = Field(default=15.0, gt=0)
+    notify_sweep_grace_seconds: float = Field(default=30.0, ge=0)
+    # Timeout of one SMTP, SMS or rest-hook delivery attempt.
+    notify_timeout_seconds: float = Field(default=10.0, gt=0)
+    # /health answers 503 when an undelivered outbox row is older than this.
+    health_max_outbox_age_seconds: float = Field(default=300.0, gt=0)
 
 
 @lru_cache(maxsize=1)
