@@ -47,7 +47,7 @@ TASK_QUEUE = _settings.task_queue
 if _broker.startswith(("sqla+", "sqlalchemy+")):
     _use_short_sql_polling()
 
-celery = Celery("ece", broker=_broker, include=["ece.notifications.tasks"])
+celery = Celery("ece", broker=_broker, include=["app.referral_tasks", "ece.notifications.tasks"])  # task modules
 celery.conf.update(
     # A task is acknowledged when it finishes, not when it is received, and a pool process killed mid-task
     # (OOM, SIGKILL) gets its message requeued; on RabbitMQ so does a whole worker that dies, its unacked
@@ -76,6 +76,8 @@ celery.conf.update(
     enable_utc=True,
     broker_connection_retry_on_startup=True,
     beat_schedule={
+        # referral.deadlines: mark overdue referrals, escalate, redirect when configured.
+        "referral-deadlines": {"task": "referral.sweep_deadlines", "schedule": float(_settings.referral_sweep_seconds)},
         "notifications-sweep": {"task": "ece.notifications.sweep", "schedule": _settings.notify_sweep_seconds},
     },
     beat_schedule_filename=str(_settings.data_dir / "celerybeat-schedule"),
