@@ -22,7 +22,7 @@ from ece.notifications import Config, config, install, notify
 from ece.notifications.delivery import MAX_DELIVERY_ATTEMPTS
 from ece.notifications.tasks import BrokerQueue
 from ece.tx import unit_of_work
-from tests.conftest import RUN, _drop_database, _fresh_database
+from tests.conftest import RUN, _drop_database, _fresh_database, auth_headers
 from tests.ece.notifications.factories import create_organization, create_patient, notice
 from tests.ece.notifications.receivers import HttpReceiver, SmtpReceiver, free_port
 from tests.ece.notifications.stack import Stack
@@ -190,7 +190,7 @@ async def test_refused_email_is_retried_then_failed_then_resent_through_the_api(
         ids = await notify(tx, [notice(recipient=org, about="Task/rechazo-1")])
     (email_row,) = (await _channels(stack_engine, ids))["email"]
     await _wait_for_status(stack_engine, [email_row], "failed")
-    async with httpx.AsyncClient(base_url=stack.base, timeout=10) as client:
+    async with httpx.AsyncClient(base_url=stack.base, timeout=10, headers=auth_headers("admin")) as client:
         record = (await client.get(f"/Communication/{email_row}")).json()
         assert record["status"] == "not-done"
         assert "550" in record["statusReason"]["text"]
@@ -205,6 +205,11 @@ async def test_refused_email_is_retried_then_failed_then_resent_through_the_api(
         assert (await client.get(f"/Communication/{email_row}")).json()["status"] == "completed"
         again = await client.post(f"/Communication/{email_row}/$resend")
         assert again.status_code == 409
+        stranger = await client.post(f"/Communication/{email_row}/$resend",
+                                     headers=auth_headers("clinician", facility="Organization/otro"))
+        assert stranger.status_code == 403
+        anonymous = await client.post(f"/Communication/{email_row}/$resend", headers={"Authorization": ""})
+        assert anonymous.status_code == 401
     assert list(k for k in smtp_server.inbox.accepted if email_row in k) == [f"<{email_row}@salud.gob.hn>"]
     async with stack_engine.connect() as conn:
         attempts = (await conn.execute(text("SELECT attempts FROM notification_outbox WHERE id = :id"),
