@@ -64,8 +64,8 @@ def stack(server_admin_url, smtp_server, sms_gateway, tmp_path_factory) -> Itera
                     database_url=database_url)
     try:
         running.start("api", "serve")
-        running.start("worker-a", "worker", "--concurrency", "1", "--name", f"a.{QUEUE}")
-        running.start("worker-b", "worker", "--concurrency", "1", "--name", f"b.{QUEUE}")
+        running.start("worker-a", "worker", "--concurrency", "2", "--name", f"a.{QUEUE}")
+        running.start("worker-b", "worker", "--concurrency", "2", "--pool", "prefork", "--name", f"b.{QUEUE}")
         running.start("beat", "beat")
         running.wait_until_ready()
         yield running
