@@ -243,6 +243,79 @@ def token(sub: str = typer.Option(..., "--sub", help="Sujeto / subject (usuario 
     typer.echo(local_issuer(settings).mint(actor, minutes=minutes, name=name))
 
 
+
+
+
+users = typer.Typer(help="Usuarios del emisor embebido. / Users of the embedded issuer.", no_args_is_help=True)
+cli.add_typer(users, name="users")
+
+
+@users.command("add")
+def users_add(username: str = typer.Argument(..., help="Nombre de usuario o id de cliente / username or client id."),
+              role: str = typer.Option(..., "--role", help="clinician, coordinator, patient, admin o system."),
+              name: str = typer.Option(None, "--name", help="Nombre a mostrar / display name."),
+              facility: str = typer.Option(None, "--facility", help="Organization/ID (clinician)."),
+              practitioner_role: str = typer.Option(None, "--practitioner-role", help="PractitionerRole/ID."),
+              patient: str = typer.Option(None, "--patient", help="Patient/ID (patient)."),
+              region: str = typer.Option(None, "--region", help="Código de región / region code (coordinator)."),
+              scope: str = typer.Option("", "--scope", help="Ámbitos SMART / SMART scopes (system clients)."),
+              password: str = typer.Option(..., prompt="Contraseña / password", hide_input=True,
+                                           confirmation_prompt=True, envvar="ECE_NEW_USER_PASSWORD",
+                                           help="Se pide si no se da (o ECE_NEW_USER_PASSWORD) / prompted when "
+                                                "not given")) -> None:
+    """Crea un usuario (argon2id) que puede iniciar sesión en /auth/login, o un cliente `system` para
+    /auth/token. / Create a user of the embedded issuer, or a system client."""
+    from app.db import make_async_engine
+    from ece.access.users import add_user
+    from ece.errors import FhirError
+    from ece.tx import unit_of_work
+
+    async def create() -> None:
+        engine = make_async_engine(_database_url(), pool_size=1)
+        try:
+            async with unit_of_work(engine) as tx:
+                await add_user(tx, username=username, password=password, role=role, display_name=name,
+                               facility=facility, practitioner_role=practitioner_role, patient=patient, region=region,
+                               scopes=scope)
+        finally:
+            await engine.dispose()
+
+    try:
+        asyncio.run(create())
+    except FhirError as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(code=2) from None
+    typer.echo(f"Usuario creado / user created: {username} ({role})")
+
+
+audit_commands = typer.Typer(help="Registro de auditoría. / Audit trail.", no_args_is_help=True)
+cli.add_typer(audit_commands, name="audit")
+
+
+@audit_commands.command("verify")
+def audit_verify() -> None:
+    """Comprueba la cadena de hashes del registro de auditoría y nombra el primer eslabón roto. / Check the audit
+    trail's hash chain and name the first broken link (exit code 1)."""
+    from app.db import make_async_engine
+    from ece.audit import verify
+
+    async def check():
+        engine = make_async_engine(_database_url(), pool_size=1)
+        try:
+            async with engine.connect() as conn:
+                return await verify(conn)
+        finally:
+            await engine.dispose()
+
+    report = asyncio.run(check())
+    if report.intact:
+        typer.echo(f"Cadena íntegra / chain intact: {report.checked} eventos / events")
+        return
+    typer.echo(f"Cadena rota en el eslabón {report.broken_at} / chain broken at link {report.broken_at}: "
+               f"{report.reason} ({report.checked} eslabones válidos antes / valid links before it)")
+    raise typer.Exit(code=1)
+
+
 def main() -> None:
     # SIGTERM becomes a normal exit, so an embedded PostgreSQL this process started is stopped too
     # (uvicorn re-raises the signal it caught once it has shut down).
