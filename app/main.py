@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.db import make_async_engine, resolve_database_url
+from app.referrals import install_referral_engine
 from app.security import access_config, check_production, install_security
 from app.settings import Settings, get_settings
 from ece import audit, fhirjson, limits
@@ -23,9 +24,11 @@ from ece.access.routes import router as access_router
 from ece.api.routes import router as fhir_router
 from ece.capability import capability_statement, declare_profiles
 from ece.errors import FhirError, Issue, PayloadTooLarge
+from ece.notifications.api import router as notifications_router
 from ece.references import configure_local_bases
 from fhir_profiles.api import router as profiles_router
 from fhir_profiles.enforcement import install_validator, operations_declared, supported_profiles
+from referral.api_routing import router as referral_routing_router
 
 log = logging.getLogger(__name__)
 FHIR_JSON = "application/fhir+json"
@@ -111,11 +114,19 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     # National profiles in the write path (ECE_ENFORCED_PROFILE_TYPES); their routes go first, or
     # /fhir/{type}/{id} would take ValueSet/$expand.
     install_validator(settings.enforced_profile_types)
+    install_referral_engine(settings)
     declare_profiles(supported_profiles(), operations_declared())
     app.state.login_attempts_per_minute = settings.login_attempts_per_minute
     app.state.login_token_minutes = settings.login_token_minutes
     app.include_router(access_router)  # before /fhir/{type}/{id}/{type}, which would take $access-log
+    # Outbox rows go to the broker after commit; /health pings it. Importing the Celery app resolves the broker.
+    from app.celery_app import install_notifications, ping_broker
+
+    install_notifications(settings)
+    app.state.broker_ping = ping_broker
+    app.include_router(notifications_router)  # before /fhir/{type}/{id}... would take Communication/{id}/$resend
     app.include_router(profiles_router)
+    app.include_router(referral_routing_router)
     app.include_router(fhir_router)
     _install_error_handlers(app)
     app.state.access = access_config(settings)

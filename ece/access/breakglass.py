@@ -2,7 +2,8 @@
 
 The grant is explicit (``Patient/[id]/$break-glass`` with a reason), personal (this user only), limited in
 time, recorded as an AuditEvent with purpose ETREAT and the reason (which the patient reads in their access
-log), and overrides a Consent's refusal, as emergencies must.
+log), notified to the patient (ece.notifications, on the channels of their preferences), and overrides a
+Consent's refusal, as emergencies must.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from ece.access.guard import Guard
 from ece.access.policy import may
 from ece.audit import Event, record
 from ece.errors import BadRequest, Issue
+from ece.notifications import Notice, notify
 from ece.tx import Transaction
 
 BREAK_GLASS_DEFAULT_MINUTES = 60
@@ -48,6 +50,15 @@ async def break_glass(tx: Transaction, *, guard: Guard, patient_id: str, reason:
                      purpose="ETREAT", reason=reason, recorded=granted,
                      description=f"Acceso de emergencia concedido hasta {fhirjson.instant(expires)} / emergency "
                                  "access granted"))
+    who = guard.access.name or guard.actor.subject
+    await notify(tx, [Notice(
+        event="access.break-glass", recipient=f"Patient/{patient_id}", about=f"Patient/{patient_id}",
+        title_es="Acceso de emergencia a su expediente",
+        text_es=f"{who} ({guard.actor.facility}) abrió su expediente por una emergencia el "
+                f"{granted:%d/%m/%Y a las %H:%M} (UTC). Motivo: {reason}",
+        title_en="Emergency access to your record",
+        text_en=f"{who} ({guard.actor.facility}) opened your record in an emergency on {granted:%Y-%m-%d %H:%M} "
+                f"UTC. Reason: {reason}")])
     return {"resourceType": "Parameters", "parameter": [
         {"name": "grant", "valueString": grant_id},
         {"name": "patient", "valueReference": {"reference": f"Patient/{patient_id}"}},

@@ -1,17 +1,17 @@
 """Access control and audit: users of the embedded issuer, break-the-glass grants, and the append-only,
 hash-chained audit trail (AuditEvent JSON per row).
 
-Revision ID: 0005_access_and_audit
-Revises: 0004_string_whole_values
-Create Date: 2026-11-29 13:00
+Revision ID: 0006_access_and_audit
+Revises: 0005_notification_outbox
+Create Date: 2026-11-29 13:20
 """
 
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision = "0005_access_and_audit"
-down_revision = "0004_string_whole_values"
+revision = "0006_access_and_audit"
+down_revision = "0005_notification_outbox"
 branch_labels = None
 depends_on = None
 
