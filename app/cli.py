@@ -1,4 +1,4 @@
-"""The ``ece`` command: serve, migrate, load, db-url, worker, beat and run (the ``make run`` entry point)."""
+"""The ``ece`` command: serve, migrate, load, db-url, worker, beat, run (the ``make run`` entry point) and token."""
 
 from __future__ import annotations
 
@@ -227,6 +227,41 @@ def referral_diagram(output: Path = typer.Option(Path("docs/referral-lifecycle.m
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(document(), encoding="utf-8")
     typer.echo(f"{output}")
+
+
+@cli.command()
+def token(sub: str = typer.Option(..., "--sub", help="Sujeto / subject (usuario o cliente / user or client)."),
+          role: str = typer.Option(..., "--role", help="clinician, coordinator, patient, admin o system."),
+          facility: str = typer.Option(None, "--facility", help="Organization/ID (clinician)."),
+          practitioner_role: str = typer.Option(None, "--practitioner-role", help="PractitionerRole/ID."),
+          patient: str = typer.Option(None, "--patient", help="Patient/ID (patient)."),
+          region: str = typer.Option(None, "--region", help="Código de región sanitaria / health region code."),
+          scope: str = typer.Option("", "--scope", help='Ámbitos SMART / SMART scopes, e.g. "system/*.read".'),
+          minutes: int = typer.Option(60, "--minutes", min=1, max=24 * 60, help="Validez / lifetime (minutes)."),
+          name: str = typer.Option(None, "--name", help="Nombre a mostrar / display name.")) -> None:
+    """Emite un token del emisor embebido; lo imprime solo, en la última línea. / Mint a token of the embedded
+    issuer; it is printed alone on the last line."""
+    from app.security import local_issuer
+    from ece.access import Actor, Role
+    from ece.access.errors import Unauthenticated
+    from ece.access.tokens import actor_from_claims
+
+    if role not in {r.value for r in Role}:
+        typer.echo(f"Rol desconocido / unknown role: {role}", err=True)
+        raise typer.Exit(code=2)
+    claims = {"sub": sub, "role": role, "facility": facility, "practitioner_role": practitioner_role,
+              "patient": patient, "region": region, "scope": scope}
+    try:
+        actor: Actor = actor_from_claims(claims)
+    except Unauthenticated as error:
+        typer.echo(error.reason, err=True)
+        raise typer.Exit(code=2) from None
+    settings = get_settings()
+    if settings.auth_jwks_url:
+        typer.echo("ECE_AUTH_JWKS_URL está configurado: los tokens los emite el proveedor de identidad / tokens "
+                   "come from the identity provider", err=True)
+        raise typer.Exit(code=2)
+    typer.echo(local_issuer(settings).mint(actor, minutes=minutes, name=name))
 
 
 def main() -> None:

@@ -63,6 +63,26 @@ class Settings(BaseSettings):
     # How often the beat runs the deadline sweep.
     referral_sweep_seconds: int = Field(default=60, gt=0)
 
+    # Production mode: refuses to start on default secrets or with access control off (app.security).
+    production: bool = False
+    # Bearer tokens (ece.access.tokens). The issuer and audience every token must name; a JWKS URL for an
+    # external identity provider (e.g. Keycloak's .../protocol/openid-connect/certs), or empty for the
+    # embedded issuer, whose EC P-256 key is read from auth_signing_key_file (created under data_dir if unset).
+    auth_issuer: str = "urn:ece-hn:emisor-local"
+    auth_audience: str = "urn:ece-hn:fhir"
+    auth_jwks_url: str | None = None
+    auth_signing_key_file: Path | None = None
+    # Benchmarks only: no token checks, no authorisation, no audit. Refused in production mode.
+    access_enforced: bool = True
+    # Login endpoint: attempts per client address per minute; token lifetime of a login, in minutes.
+    login_attempts_per_minute: int = Field(default=10, gt=0)
+    login_token_minutes: int = Field(default=60, gt=0, le=24 * 60)
+    # Browser origins allowed by CORS (comma-separated; empty: none).
+    cors_origins: str = ""
+
+    def signing_key_path(self) -> Path:
+        return self.auth_signing_key_file or self.data_dir / "keys" / "emisor-es256.pem"
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

@@ -15,11 +15,10 @@ from datetime import datetime
 from weakref import WeakKeyDictionary
 
 from ece import fhirjson, reads, store
-from ece.access import Actor
+from ece.access import Actor, Forbidden
 from ece.errors import BadRequest, Conflict, Issue, UnprocessableEntity
 from ece.tx import Transaction
 from referral import machine, provenance, records, terminology
-from referral.errors import NotAllowed
 from referral.inputs import Inputs
 from referral.machine import Event, Party
 
@@ -135,8 +134,9 @@ async def fire(tx: Transaction, *, task_id: str, event: Event, actor: Actor | No
     allowed = rule.parties & (machine.parties(actor, task) if actor else frozenset({Party.ENGINE}))
     if not allowed:
         who = actor.subject if actor else "engine"
-        raise NotAllowed([Issue("forbidden", f"{who} no puede ${event} en {reference}: solo "
-                                             f"{', '.join(sorted(rule.parties))} / may not ${event} this referral")])
+        raise Forbidden(f"{who} no puede ${event} en {reference}: solo {', '.join(sorted(rule.parties))} / may "
+                        f"not ${event} this referral", patient=records.reference_of(task.get("for")),
+                        target=reference)
     _check_reason(rule, inputs)
     _check_inputs(rule, inputs)
     base = {**replacement, "id": task_id, "meta": task.get("meta")} if replacement is not None else dict(task)

@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from ece import fhirjson, reads, search, store
+from ece.access import Forbidden
 from ece.errors import BadRequest, Conflict, UnprocessableEntity
 from fhir_profiles import systems as s
 from referral import lifecycle, machine
-from referral.errors import NotAllowed
 from referral.inputs import Inputs
 from referral.machine import Event
 from tests.referral import factories as f
@@ -121,15 +121,15 @@ async def test_an_illegal_transition_answers_409_naming_the_allowed_events_and_c
 
 async def test_a_party_not_allowed_answers_403(tx):
     _sr, [task_id] = await _open(tx)
-    with pytest.raises(NotAllowed):
+    with pytest.raises(Forbidden):
         await _fire(tx, task_id, Event.ACCEPT, actor=f.ORIGIN_CLINICIAN)
-    with pytest.raises(NotAllowed):
+    with pytest.raises(Forbidden):
         await _fire(tx, task_id, Event.CANCEL, actor=f.NATIONAL_CLINICIAN,
                     reason=f.reason(s.CS_CANCELLATION_REASON, "paciente-mejoro"))
-    with pytest.raises(NotAllowed):
+    with pytest.raises(Forbidden):
         await _fire(tx, task_id, Event.CANCEL, actor=f.COORDINATOR_05,
                     reason=f.reason(s.CS_CANCELLATION_REASON, "paciente-mejoro"))
-    with pytest.raises(NotAllowed):
+    with pytest.raises(Forbidden):
         await _fire(tx, task_id, Event.RECEIVE, actor=f.PATIENT_ACTOR)
 
 
@@ -237,7 +237,7 @@ async def test_a_draft_referral_opens_a_draft_task_sent_later_by_the_origin(tx):
 
 async def test_engine_events_are_refused_to_clinicians(tx):
     _sr, [task_id] = await _open(tx)
-    with pytest.raises(NotAllowed):
+    with pytest.raises(Forbidden):
         await _fire(tx, task_id, Event.MARK_OVERDUE)
 
 
