@@ -22,10 +22,12 @@ from ece.access.gate import AccessGate
 from ece.api.routes import router as fhir_router
 from ece.capability import capability_statement, declare_profiles
 from ece.errors import FhirError, Issue, PayloadTooLarge
+from ece.notifications.api import router as notifications_router
 from ece.references import configure_local_bases
 from fhir_profiles.api import router as profiles_router
 from fhir_profiles.enforcement import install_validator, operations_declared, supported_profiles
 from referral.api import router as referral_router
+from referral.api_routing import router as referral_routing_router
 
 log = logging.getLogger(__name__)
 FHIR_JSON = "application/fhir+json"
@@ -113,7 +115,14 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     install_validator(settings.enforced_profile_types)
     install_referral_engine(settings)
     declare_profiles(supported_profiles(), with_referral_operations(operations_declared()))
+    # Outbox rows go to the broker after commit; /health pings it. Importing the Celery app resolves the broker.
+    from app.celery_app import install_notifications, ping_broker
+
+    install_notifications(settings)
+    app.state.broker_ping = ping_broker
+    app.include_router(notifications_router)  # before /fhir/{type}/{id}... would take Communication/{id}/$resend
     app.include_router(profiles_router)
+    app.include_router(referral_routing_router)
     app.include_router(referral_router)  # before the generic router, whose /fhir/{type}/{id} would take its paths
     app.include_router(fhir_router)
     _install_error_handlers(app)

@@ -29,7 +29,7 @@ def policy_from(settings: Settings) -> policy.Policy:
 def install_referral_engine(settings: Settings) -> None:
     """Idempotent: the API, the worker and the tests may all call it."""
     indexing.register_search_parameters(search_parameters.PARAMETERS)
-    store.on_flushed(hooks.on_flushed)
+    store.on_write(hooks.on_flushed)
     policy.configure(policy_from(settings))
 
 

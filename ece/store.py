@@ -55,32 +55,21 @@ class _Version:
     replaces_existing: bool
 
 
-WriteHook = Callable[[Transaction, list[WriteResult]], None]
+WriteHook = Callable[[Transaction, list[WriteResult]], Awaitable[None]]
 _write_hooks: list[WriteHook] = []
 
 
 def on_write(hook: WriteHook) -> None:
-    """Register a hook called (inside the transaction) with every flushed batch of writes.
-
-    Hooks that must act only once the data is durable use ``tx.after_commit`` themselves.
-    """
-    _write_hooks.append(hook)
-
-
-FlushHook = Callable[[Transaction, list[WriteResult]], Awaitable[None]]
-_flush_hooks: list[FlushHook] = []
-
-
-def on_flushed(hook: FlushHook) -> None:
     """Register an async hook awaited inside the transaction after each flush, with the versions just written
     (``content`` included; ``status`` 201 for a version that brought its resource into existence).
 
-    The hook may plan further writes through this module, so a bounded context can add what a write implies
-    (the referral engine creates the Task of a new referral) in the same transaction; those writes flush and
-    call the hooks again. A hook that raises a ``FhirError`` refuses the whole write.
+    A hook may read, and plan further writes through this module, in the same transaction: the referral engine
+    creates the Task of a new referral, subscription matching writes outbox rows. Those writes flush and call
+    the hooks again. A hook that raises a ``FhirError`` refuses the whole write; hooks that must act only once
+    the data is durable use ``tx.after_commit`` themselves.
     """
-    if hook not in _flush_hooks:
-        _flush_hooks.append(hook)
+    if hook not in _write_hooks:
+        _write_hooks.append(hook)
 
 
 def now() -> datetime:
@@ -195,17 +184,14 @@ class WritePlan:
         params, kinds = _flush_params(self.versions)
         replaces = any(v.replaces_existing for v in self.versions)
         await tx.conn.execute(_flush_statement(replaces, kinds), params)
-        results = [WriteResult(v.resource_type, v.id, v.version_id, v.last_updated, 200, None, v.deleted)
-                   for v in self.versions]
-        for hook in _write_hooks:
-            hook(tx, results)
         written, self.versions = self.versions, []
-        if _flush_hooks:
-            flushed = [WriteResult(v.resource_type, v.id, v.version_id, v.last_updated,
-                                   201 if not v.replaces_existing else 200,
-                                   None if v.content is None else v.content.encode(), v.deleted) for v in written]
-            for flush_hook in _flush_hooks:
-                await flush_hook(tx, flushed)
+        if not _write_hooks:
+            return
+        results = [WriteResult(v.resource_type, v.id, v.version_id, v.last_updated,
+                               201 if not v.replaces_existing else 200,
+                               None if v.content is None else v.content.encode(), v.deleted) for v in written]
+        for hook in _write_hooks:
+            await hook(tx, results)
 
 
 _INDEX_COLUMNS = {

@@ -69,6 +69,8 @@ EXT_HEALTH_NETWORK = canonical("StructureDefinition", "red-servicios")
 EXT_ACCEPTING_REFERRALS = canonical("StructureDefinition", "acepta-referencias")
 EXT_TRANSFER_CONDITION = canonical("StructureDefinition", "condicion-traslado")
 EXT_TRANSPORT = canonical("StructureDefinition", "medio-transporte")
+EXT_REFERRAL_JUSTIFIED = canonical("StructureDefinition", "referencia-justificada")  # on the response Composition
+EXT_REFERRAL_TIMELY = canonical("StructureDefinition", "referencia-oportuna")
 EXT_SECOND_SURNAME = "http://hl7.org/fhir/StructureDefinition/humanname-mothers-family"  # R4 core extension
 
 # --- the DNI ------------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""The referral engine's place in the store's write path (``ece.store.on_flushed``), registered by the app.
+"""The referral engine's place in the store's write path (``ece.store.on_write``), registered by the app.
 
 - A referral ServiceRequest written for the first time opens its Task(s) in the same transaction, unless the
   same flush carries a Task whose focus is that ServiceRequest (the client sent both).

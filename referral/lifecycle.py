@@ -18,7 +18,7 @@ from ece import fhirjson, reads, store
 from ece.access import Actor, Forbidden
 from ece.errors import BadRequest, Conflict, Issue, UnprocessableEntity
 from ece.tx import Transaction
-from referral import machine, provenance, records, terminology
+from referral import machine, notifications, provenance, records, terminology
 from referral.inputs import Inputs
 from referral.machine import Event, Party
 
@@ -50,6 +50,7 @@ class Context:
     service_request: dict | None = None
     service_request_changed: bool = False
     created: list[str] = field(default_factory=list)
+    appointment: dict | None = None  # booked by $schedule, for the patient's notice
 
     async def referral(self) -> dict:
         """The ServiceRequest in focus (loaded once)."""
@@ -167,4 +168,7 @@ async def _write(context: Context, source_status: str, source_business: str | No
                                context.now, context.inputs.reason, context.inputs.note)
     agent = provenance.agent_of(context.actor)
     trail = await store.create(tx, data=provenance.provenance(recorded, agent))
+    referral = await context.referral() if context.service_request_ref else None
+    await notifications.announce(tx, event=step.event, task={**task, "id": context.task_id},
+                                 service_request=referral, appointment=context.appointment)
     return Fired(step.event, result, trail.id, context.created)

@@ -94,7 +94,13 @@ def _section(name: str, *, min_count: int, entries: list | None = None) -> list:
 
 RESPONSE = profile("hn-respuesta-referencia", "Composition", "Respuesta a la referencia (Honduras)",
                    "Respuesta escrita al establecimiento que refirió: diagnósticos, procedimientos, tratamiento, "
-                   "recomendaciones y seguimiento. / The written response to the referring facility.", [
+                   "recomendaciones y seguimiento, y el juicio de si la referencia fue justificada y oportuna. / The "
+                   "written response to the referring facility, with the judgement of whether it was warranted and "
+                   "timely.", [
+    sliced("Composition.extension", ("value", "url")),
+    ext("Composition.extension:justificada", s.EXT_REFERRAL_JUSTIFIED,
+        short="¿La referencia era necesaria? / was the referral warranted?"),
+    ext("Composition.extension:oportuna", s.EXT_REFERRAL_TIMELY, short="¿Fue referido a tiempo? / referred in time?"),
     el("Composition.type", patternCodeableConcept={"coding": [{"system": s.LOINC, "code": "11488-4"}]},
        short="Nota de consulta (LOINC 11488-4) / consult note"),
     el("Composition.subject", min=1, type=ref("hn-paciente")),

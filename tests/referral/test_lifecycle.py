@@ -59,6 +59,8 @@ async def test_creating_a_referral_opens_its_task_with_parties_tags_and_deadline
     assert deadline - authored == timedelta(hours=24)  # urgent: one day to accept by default
     referral = await _read(tx, f"ServiceRequest/{sr_id}")
     assert referral["meta"]["tag"] == [{"system": s.CS_HEALTH_REGION, "code": "10"}]
+    summary = await _read(tx, referral["supportingInfo"][-1]["reference"])
+    assert (summary["resourceType"], summary["type"]) == ("Bundle", "document")
 
 
 async def test_a_referral_across_regions_is_tagged_with_both(tx):
@@ -232,7 +234,8 @@ async def test_a_draft_referral_opens_a_draft_task_sent_later_by_the_origin(tx):
     await _fire(tx, task_id, Event.SEND, actor=f.ORIGIN_CLINICIAN)
     sent = await _read(tx, f"Task/{task_id}")
     assert (sent["status"], _business(sent)) == ("requested", "enviada")
-    assert (await _read(tx, f"ServiceRequest/{sr_id}"))["status"] == "active"
+    referral = await _read(tx, f"ServiceRequest/{sr_id}")
+    assert referral["status"] == "active" and referral["supportingInfo"][-1]["reference"].startswith("Bundle/")
 
 
 async def test_engine_events_are_refused_to_clinicians(tx):
