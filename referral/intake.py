@@ -3,7 +3,8 @@
 The ServiceRequest's requester gives the origin facility (Task.requester); each performer is a destination
 (Task.owner) and gets its own Task: several performers are alternatives (an emergency offered to several
 facilities; the first to accept takes it). Without a performer the deployment policy decides: the best candidate
-of ``referral.routing`` (auto-route) or no owner, waiting in the regional coordinator's worklist. Task and
+of ``referral.routing`` (auto-route) or no owner, waiting in the regional coordinator's worklist; an emergency
+(``stat``) is offered to the best few candidates whatever the setting. Task and
 ServiceRequest carry the region-sanitaria tags of both ends; the Task carries its acceptance deadline.
 """
 
@@ -84,11 +85,14 @@ async def rank(tx: Transaction, service_request: dict, *, limit: int) -> list[st
 
 
 async def _routed(tx: Transaction, service_request: dict) -> list[str]:
+    """Destinations for a referral sent without one. An emergency cannot wait for a coordinator: it is offered to
+    the best ``stat_offers`` candidates whatever the setting; others go to the best candidate under auto-route."""
     rules = policy.current()
-    if rules.unassigned != policy.Unassigned.AUTO_ROUTE:
-        return []
-    return await rank(tx, service_request, limit=rules.stat_offers if service_request.get("priority") == "stat"
-                      else 1)
+    if service_request.get("priority") == "stat":
+        return await rank(tx, service_request, limit=rules.stat_offers)
+    if rules.unassigned == policy.Unassigned.AUTO_ROUTE:
+        return await rank(tx, service_request, limit=1)
+    return []
 
 
 async def open_referral(tx: Transaction, *, service_request: dict, now: datetime | None = None) -> list[str]:

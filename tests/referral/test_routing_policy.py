@@ -55,6 +55,11 @@ async def test_auto_route_sends_to_the_best_candidate(tx, ranker):
     assert (await _read(tx, f"ServiceRequest/{sr_id}"))["performer"] == [{"reference": f.DESTINATION}]
 
 
+async def test_without_destination_a_routine_referral_is_not_routed_under_the_regional_worklist(tx, ranker):
+    _sr, [task_id] = await _open(tx, performers=(), priority="routine")
+    assert "owner" not in await _read(tx, f"Task/{task_id}")
+
+
 async def test_auto_route_without_candidates_leaves_it_to_the_region(tx):
     policy.configure(policy.Policy(unassigned=policy.Unassigned.AUTO_ROUTE))
     _sr, [task_id] = await _open(tx, performers=())
@@ -62,7 +67,7 @@ async def test_auto_route_without_candidates_leaves_it_to_the_region(tx):
 
 
 async def test_an_emergency_is_offered_to_several_and_the_first_to_accept_takes_it(tx, ranker):
-    policy.configure(policy.Policy(unassigned=policy.Unassigned.AUTO_ROUTE, stat_offers=2))
+    policy.configure(policy.Policy(unassigned=policy.Unassigned.REGIONAL_WORKLIST, stat_offers=2))
     await store.update(tx, resource_type="Organization", resource_id="hospital-gracias", data={
         "resourceType": "Organization", "id": "hospital-gracias", "name": "Hospital de Gracias"})
     sr_id, tasks = await _open(tx, performers=(), priority="stat")
