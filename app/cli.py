@@ -1,4 +1,4 @@
-"""The ``ece`` command: serve, migrate, load, db-url, worker, beat and run (the ``make run`` entry point)."""
+"""The ``ece`` command: serve, migrate, load, db-url, worker, beat, indicators and run (``make run``)."""
 
 from __future__ import annotations
 
@@ -95,6 +95,50 @@ def _install_profiles(url: str):
     return asyncio.run(main())
 
 
+indicators = typer.Typer(help="Indicadores de referencia (Measure, MeasureReport). / Referral indicators.",
+                          no_args_is_help=True)
+cli.add_typer(indicators, name="indicators")
+
+
+def _with_unit_of_work(url: str, work):
+    """Run ``work(tx)`` in one transaction on its own engine; answers its result."""
+    from app.db import make_async_engine
+    from ece.tx import unit_of_work
+
+    async def main():
+        engine = make_async_engine(url, pool_size=2)
+        try:
+            async with unit_of_work(engine) as tx:
+                return await work(tx)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(main())
+
+
+@indicators.command("install")
+def indicators_install() -> None:
+    """Escribe las Measure de los indicadores (solo las que faltan o cambiaron). / Write the indicator Measures."""
+    from referral.indicators_measures import install_measures
+
+    written = _with_unit_of_work(_database_url(), install_measures)
+    typer.echo(f"Measure escritas / written: {written}")
+
+
+@indicators.command("report")
+def indicators_report(month: str = typer.Option(..., help="Mes / month, AAAA-MM (YYYY-MM).")) -> None:
+    """Calcula y guarda los MeasureReport del mes por establecimiento, región y país; se puede repetir (actualiza).
+    / Compute and store the month's MeasureReports per facility, region and country; re-running updates them."""
+    from referral.indicators import store_monthly_reports
+
+    async def work(tx):
+        return await store_monthly_reports(tx, month=month)
+
+    results = _with_unit_of_work(_database_url(), work)
+    created = sum(1 for r in results if r.status == 201)
+    typer.echo(f"MeasureReport: {created} creados / created, {len(results) - created} actualizados / updated")
+
+
 @cli.command()
 def run() -> None:
     """Start everything for a demo or development: PostgreSQL (embedded by default), migrations, the national
@@ -105,6 +149,9 @@ def run() -> None:
     url = _database_url()
     migrations.upgrade(url)
     _install_profiles(url)
+    from referral.indicators_measures import install_measures
+
+    _with_unit_of_work(url, install_measures)
     _serve(settings.host, settings.port, settings.workers)
 
 
