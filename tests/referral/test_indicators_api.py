@@ -13,6 +13,7 @@ from sqlalchemy.engine import make_url
 from app.db import libpq_url
 from ece import fhirjson
 from fhir_profiles import systems as s
+from referral.indicators import REPORT_ID_SYSTEM
 from referral.indicators_measures import INDICATORS
 from tests.conftest import ROOT, RUN
 
@@ -70,7 +71,7 @@ def test_evaluate_an_unknown_measure_answers_404(http):
     assert response.status_code == 404
 
 
-def test_ece_indicators_install_and_report(live_server, http, server_admin_url):
+def test_ece_indicators_report_stores_the_month(live_server, http, server_admin_url):
     # The live server's own database (tests/conftest.py names it).
     url = libpq_url(str(make_url(server_admin_url).set(database=f"ece_live_{RUN}")))
     env = {**os.environ, "ECE_DATABASE_URL": url}
@@ -79,10 +80,10 @@ def test_ece_indicators_install_and_report(live_server, http, server_admin_url):
         return subprocess.run([sys.executable, "-m", "app", *args], cwd=ROOT, env=env, capture_output=True,
                               text=True, timeout=120)
 
-    installed = ece("indicators", "install")
-    assert installed.returncode == 0, installed.stderr
-    assert http.get("/Measure/ciclo-cerrado").json()["url"] == s.canonical("Measure", "ciclo-cerrado")
     reported = ece("indicators", "report", "--month", "2024-02")
     assert reported.returncode == 0, reported.stderr
     # No referral in that month: one country-wide report per indicator.
     assert f"MeasureReport: {len(INDICATORS)} creados / created" in reported.stdout
+    found = http.get("/MeasureReport", params={"identifier": f"{REPORT_ID_SYSTEM}|ciclo-cerrado:nacional:"
+                                                              "2024-02-01:2024-03-01"}).json()
+    assert found["total"] == 1
