@@ -21,6 +21,7 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 from ece import fhirjson, store
+from ece.access import Actor, Forbidden, Role
 from ece.errors import BadRequest, Issue, NotFound
 from ece.store import WriteResult
 from ece.tx import Transaction
@@ -230,9 +231,12 @@ def _period(period_start: str | None, period_end: str | None) -> tuple[datetime,
 
 
 async def evaluate_measure(tx: Transaction, *, measure_id: str, period_start: str | None, period_end: str | None,
-                           subject: str | None = None, region: str | None = None,
+                           actor: Actor, subject: str | None = None, region: str | None = None,
                            report_type: str | None = None) -> dict:
-    """``Measure/[id]/$evaluate-measure`` with reportType summary: the MeasureReport, not stored."""
+    """``Measure/[id]/$evaluate-measure`` with reportType summary: the MeasureReport, not stored.
+
+    A clinician sees their own facility, a coordinator their region and its facilities, an admin or a system
+    client everything; patients see no indicators."""
     indicator = BY_ID.get(measure_id)
     if indicator is None:
         raise NotFound([Issue("not-found", f"Measure/{measure_id[:64]} no existe / does not exist")])
@@ -246,14 +250,27 @@ async def evaluate_measure(tx: Transaction, *, measure_id: str, period_start: st
         raise BadRequest([Issue("invalid", "Indique subject o region, no ambos / give subject or region, not both",
                                 ("subject", "region"))])
     start, end = _period(period_start, period_end)
+    subject_region = (await directory.facilities(tx, organizations=[subject])).get(subject) if subject else None
+    _check_may_see(actor, subject=subject, region=region or (subject_region.region if subject_region else None))
     facts = await load_facts(tx, start=start, end=end)
     regions = await _regions(tx, facts)
-    if subject is not None and subject not in regions:
-        regions |= {f.reference: f.region for f in (await directory.facilities(tx, organizations=[subject])).values()}
+    if subject_region is not None:
+        regions[subject_region.reference] = subject_region.region
     chosen = Subject(facility=subject, region=region)
     evaluation = evaluate(indicator, facts, regions, chosen)
     tag = region if region else regions.get(subject) if subject else None
     return report(indicator, evaluation, chosen, start=start, end=end, region=tag, moment=store.now())
+
+
+def _check_may_see(actor: Actor, *, subject: str | None, region: str | None) -> None:
+    if actor.role in (Role.ADMIN, Role.SYSTEM):
+        return
+    if actor.role == Role.CLINICIAN and subject is not None and subject == actor.facility:
+        return
+    if actor.role == Role.COORDINATOR and actor.region is not None and region == actor.region:
+        return
+    raise Forbidden("un profesional ve su establecimiento, una coordinación su región / a clinician sees their "
+                    "facility, a coordinator their region")
 
 
 async def store_monthly_reports(tx: Transaction, *, month: str) -> list[WriteResult]:

@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 
 from ece import fhirjson, reads, search
+from ece.access import Actor, Forbidden, Role
 from ece.errors import BadRequest, NotFound
 from fhir_profiles import systems as s
 from referral import indicators
@@ -15,6 +16,7 @@ from referral.indicators_measures import INDICATORS, install_measures
 from tests.referral.network import facility
 from tests.referral.referral_facts import at, hours, referral, response
 
+SYSTEM = Actor(subject="tablero", role=Role.SYSTEM)
 OCTOBER = {"period_start": "2026-10-01", "period_end": "2026-10-31"}
 H1, H2 = "Organization/he-escuela", "Organization/hg-regional"
 UAPS_A, UAPS_B = "Organization/uaps-a", "Organization/uaps-b"
@@ -56,7 +58,7 @@ async def october(tx) -> None:
 
 
 async def measured(tx, measure: str, **where) -> tuple[dict[str, int], Decimal | None, dict]:
-    report = await indicators.evaluate_measure(tx, measure_id=measure, **OCTOBER, **where)
+    report = await indicators.evaluate_measure(tx, measure_id=measure, actor=SYSTEM, **OCTOBER, **where)
     group = report["group"][0]
     counts = {p["code"]["coding"][0]["code"]: p["count"] for p in group["population"]}
     return counts, group.get("measureScore", {}).get("value"), report
@@ -164,12 +166,34 @@ async def test_measures_install_once_and_then_change_nothing(tx):
 
 async def test_unknown_measure_answers_404_and_a_bad_period_400(tx):
     with pytest.raises(NotFound):
-        await indicators.evaluate_measure(tx, measure_id="no-existe", **OCTOBER)
+        await indicators.evaluate_measure(tx, measure_id="no-existe", actor=SYSTEM, **OCTOBER)
     with pytest.raises(BadRequest):
-        await indicators.evaluate_measure(tx, measure_id="aceptacion", period_start="octubre", period_end="2026-10-31")
+        await indicators.evaluate_measure(tx, measure_id="aceptacion", actor=SYSTEM, period_start="octubre",
+                                          period_end="2026-10-31")
     with pytest.raises(BadRequest):
-        await indicators.evaluate_measure(tx, measure_id="aceptacion", period_start="2026-10-31",
+        await indicators.evaluate_measure(tx, measure_id="aceptacion", actor=SYSTEM, period_start="2026-10-31",
                                           period_end="2026-10-01")
+
+
+@pytest.mark.parametrize(("actor", "where", "allowed"), [
+    (Actor("dra", Role.CLINICIAN, facility=H1), {"subject": H1}, True),
+    (Actor("dra", Role.CLINICIAN, facility=H1), {"subject": H2}, False),
+    (Actor("dra", Role.CLINICIAN, facility=H1), {"region": "19"}, False),
+    (Actor("coord", Role.COORDINATOR, region="19"), {"region": "19"}, True),
+    (Actor("coord", Role.COORDINATOR, region="19"), {"subject": H1}, True),
+    (Actor("coord", Role.COORDINATOR, region="19"), {"subject": H2}, False),
+    (Actor("coord", Role.COORDINATOR, region="19"), {}, False),
+    (Actor("admin", Role.ADMIN), {}, True),
+    (Actor("ana", Role.PATIENT, patient="Patient/p1"), {"subject": H1}, False),
+])
+async def test_who_may_see_which_indicators(tx, actor, where, allowed):
+    await october(tx)
+    evaluation = indicators.evaluate_measure(tx, measure_id="aceptacion", actor=actor, **OCTOBER, **where)
+    if allowed:
+        assert (await evaluation)["resourceType"] == "MeasureReport"
+    else:
+        with pytest.raises(Forbidden):
+            await evaluation
 
 
 def test_a_month_runs_from_local_midnight_to_the_next_month():
