@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from app.settings import Settings
 from ece import indexing, store
-from referral import hooks, policy, search_parameters
+from referral import hooks, intake, policy, routing, search_parameters
 
 
 def policy_from(settings: Settings) -> policy.Policy:
@@ -29,3 +29,4 @@ def install_referral_engine(settings: Settings) -> None:
     indexing.register_search_parameters(search_parameters.PARAMETERS)
     store.on_write(hooks.on_flushed)
     policy.configure(policy_from(settings))
+    intake.use_ranker(routing.ranked_destinations)

@@ -159,6 +159,17 @@ def _score(candidate: Facility, service: Service, origin: Facility | None, *, si
                      open_referrals=load, accepting=service.accepting)
 
 
+async def ranked_destinations(tx: Transaction, service_request: dict, limit: int) -> list[str]:
+    """The referral engine's ranker (``referral.intake.use_ranker``, wired by the app): the best candidates that
+    accept referrals now, at most ``limit``. A referral that names no service or specialty cannot be routed and
+    gets none, so it waits in the regional coordinator's worklist."""
+    try:
+        candidates = await rank_candidates(tx, service_request=service_request, limit=MAX_ROUTE_COUNT)
+    except UnprocessableEntity:
+        return []
+    return [c.organization for c in candidates if c.accepting][:limit]
+
+
 DEFAULT_ROUTE_COUNT = 10
 MAX_ROUTE_COUNT = 50
 
