@@ -117,13 +117,20 @@ def _with_unit_of_work(url: str, work):
     return asyncio.run(main())
 
 
+async def _install_referral_definitions(tx) -> int:
+    """The indicator Measures and the $route OperationDefinition; answers how many were written."""
+    from referral.indicators_measures import install_measures
+    from referral.routing_operation import install_route_operation
+
+    return await install_measures(tx) + int(await install_route_operation(tx))
+
+
 @indicators.command("install")
 def indicators_install() -> None:
-    """Escribe las Measure de los indicadores (solo las que faltan o cambiaron). / Write the indicator Measures."""
-    from referral.indicators_measures import install_measures
-
-    written = _with_unit_of_work(_database_url(), install_measures)
-    typer.echo(f"Measure escritas / written: {written}")
+    """Escribe las Measure de los indicadores y la OperationDefinition de $route (solo si faltan o cambiaron). /
+    Write the indicator Measures and the $route OperationDefinition (only when missing or changed)."""
+    written = _with_unit_of_work(_database_url(), _install_referral_definitions)
+    typer.echo(f"Definiciones escritas / definitions written: {written}")
 
 
 @indicators.command("report")
@@ -150,9 +157,7 @@ def run() -> None:
     url = _database_url()  # also exports ECE_DATABASE_URL: the worker and beat use the same (embedded) server
     migrations.upgrade(url)
     _install_profiles(url)
-    from referral.indicators_measures import install_measures
-
-    _with_unit_of_work(url, install_measures)
+    _with_unit_of_work(url, _install_referral_definitions)
     background = _start_background_processes()
     try:
         _serve(settings.host, settings.port, settings.workers)

@@ -27,6 +27,7 @@ from ece.references import configure_local_bases
 from fhir_profiles.api import router as profiles_router
 from fhir_profiles.enforcement import install_validator, operations_declared, supported_profiles
 from referral.api_routing import router as referral_routing_router
+from referral.routing_operation import OPERATIONS as REFERRAL_ROUTING_OPERATIONS
 
 log = logging.getLogger(__name__)
 FHIR_JSON = "application/fhir+json"
@@ -114,6 +115,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     install_validator(settings.enforced_profile_types)
     install_referral_engine(settings)
     declare_profiles(supported_profiles(), operations_declared())
+    declare_profiles({}, REFERRAL_ROUTING_OPERATIONS)
     # Outbox rows go to the broker after commit; /health pings it. Importing the Celery app resolves the broker.
     from app.celery_app import install_notifications, ping_broker
 

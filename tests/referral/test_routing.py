@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from ece import fhirjson, search, store
+from ece import fhirjson, reads, search, store
 from ece.errors import UnprocessableEntity
 from fhir_profiles import systems as s
 from referral import policy, routing
 from referral.directory import haversine_km
+from referral.routing_operation import install_route_operation
 from tests.referral.network import facility, put, service_request
 
 ORIGIN_AT = (14.150, -86.983)  # Villa de San Francisco, Francisco Morazán
@@ -179,3 +180,11 @@ async def test_no_accepting_candidate_leaves_the_referral_for_the_region(tx):
     assert destinations == []
     assert await routing.ranked_destinations(tx, service_request(requester=requester, service=None,
                                                                  specialty=None), 3) == []
+
+
+async def test_the_route_operation_definition_installs_once(tx):
+    assert await install_route_operation(tx) is True
+    assert await install_route_operation(tx) is False
+    stored = fhirjson.loads((await reads.read(tx.conn, resource_type="OperationDefinition",
+                                              resource_id="ServiceRequest-route")).content)
+    assert stored["code"] == "route" and stored["instance"] is True

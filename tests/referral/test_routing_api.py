@@ -6,6 +6,7 @@ import json
 import uuid
 
 from ece import fhirjson
+from referral.routing_operation import ROUTE_URL
 from tests.conftest import auth_headers
 from tests.referral.network import location, organization, service, service_request
 
@@ -87,3 +88,9 @@ def test_route_of_an_unknown_referral_answers_404(http):
 def test_route_with_a_bad_count_answers_400(http):
     response = http.get(f"/ServiceRequest/{uuid.uuid4()}/$route?count=0")
     assert response.status_code == 400
+
+
+def test_capability_statement_lists_route_and_evaluate_measure(http):
+    resources = {r["type"]: r for r in http.get("/metadata").json()["rest"][0]["resource"]}
+    assert {"name": "route", "definition": ROUTE_URL} in resources["ServiceRequest"]["operation"]
+    assert "evaluate-measure" in {o["name"] for o in resources["Measure"]["operation"]}
