@@ -1,4 +1,4 @@
-"""The ``ece`` command: serve, migrate, load, db-url, worker, beat, run (the ``make run`` entry point) and token."""
+"""The ``ece`` command: serve, migrate, load, db-url, worker, beat, indicators, token and run (``make run``)."""
 
 from __future__ import annotations
 
@@ -96,6 +96,57 @@ def _install_profiles(url: str):
     return asyncio.run(main())
 
 
+indicators = typer.Typer(help="Indicadores de referencia (Measure, MeasureReport). / Referral indicators.",
+                          no_args_is_help=True)
+cli.add_typer(indicators, name="indicators")
+
+
+def _with_unit_of_work(url: str, work):
+    """Run ``work(tx)`` in one transaction on its own engine; answers its result."""
+    from app.db import make_async_engine
+    from ece.tx import unit_of_work
+
+    async def main():
+        engine = make_async_engine(url, pool_size=2)
+        try:
+            async with unit_of_work(engine) as tx:
+                return await work(tx)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(main())
+
+
+async def _install_referral_definitions(tx) -> int:
+    """The indicator Measures and the $route OperationDefinition; answers how many were written."""
+    from referral.indicators_measures import install_measures
+    from referral.routing_operation import install_route_operation
+
+    return await install_measures(tx) + int(await install_route_operation(tx))
+
+
+@indicators.command("install")
+def indicators_install() -> None:
+    """Escribe las Measure de los indicadores y la OperationDefinition de $route (solo si faltan o cambiaron). /
+    Write the indicator Measures and the $route OperationDefinition (only when missing or changed)."""
+    written = _with_unit_of_work(_database_url(), _install_referral_definitions)
+    typer.echo(f"Definiciones escritas / definitions written: {written}")
+
+
+@indicators.command("report")
+def indicators_report(month: str = typer.Option(..., help="Mes / month, AAAA-MM (YYYY-MM).")) -> None:
+    """Calcula y guarda los MeasureReport del mes por establecimiento, región y país; se puede repetir (actualiza).
+    / Compute and store the month's MeasureReports per facility, region and country; re-running updates them."""
+    from referral.indicators import store_monthly_reports
+
+    async def work(tx):
+        return await store_monthly_reports(tx, month=month)
+
+    results = _with_unit_of_work(_database_url(), work)
+    created = sum(1 for r in results if r.status == 201)
+    typer.echo(f"MeasureReport: {created} creados / created, {len(results) - created} actualizados / updated")
+
+
 @cli.command()
 def run() -> None:
     """Start everything for a demo or development: PostgreSQL (embedded by default), migrations, the national
@@ -106,6 +157,7 @@ def run() -> None:
     url = _database_url()  # also exports ECE_DATABASE_URL: the worker and beat use the same (embedded) server
     migrations.upgrade(url)
     _install_profiles(url)
+    _with_unit_of_work(url, _install_referral_definitions)
     background = _start_background_processes()
     try:
         _serve(settings.host, settings.port, settings.workers)

@@ -30,6 +30,7 @@ from fhir_profiles.api import router as profiles_router
 from fhir_profiles.enforcement import install_validator, operations_declared, supported_profiles
 from referral.api import router as referral_router
 from referral.api_routing import router as referral_routing_router
+from referral.routing_operation import OPERATIONS as REFERRAL_ROUTING_OPERATIONS
 
 log = logging.getLogger(__name__)
 FHIR_JSON = "application/fhir+json"
@@ -117,6 +118,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     install_validator(settings.enforced_profile_types)
     install_referral_engine(settings)
     declare_profiles(supported_profiles(), with_referral_operations(operations_declared()))
+    declare_profiles({}, REFERRAL_ROUTING_OPERATIONS)
     app.state.login_attempts_per_minute = settings.login_attempts_per_minute
     app.state.login_token_minutes = settings.login_token_minutes
     app.include_router(access_router)  # before /fhir/{type}/{id}/{type}, which would take $access-log
