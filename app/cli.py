@@ -1,10 +1,11 @@
-"""The ``ece`` command: serve, migrate, load, db-url, worker, beat and run (the ``make run`` entry point)."""
+"""The ``ece`` command: serve, migrate, load, db-url, worker, beat, run (the ``make run`` entry point) and token."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import signal
+import subprocess
 import sys
 from pathlib import Path
 
@@ -98,14 +99,41 @@ def _install_profiles(url: str):
 @cli.command()
 def run() -> None:
     """Start everything for a demo or development: PostgreSQL (embedded by default), migrations, the national
-    profiles, the API."""
+    profiles, a Celery worker and beat (broker: ECE_BROKER_URL, else the same PostgreSQL), the API."""
     from app import migrate as migrations
 
     settings = get_settings()
-    url = _database_url()
+    url = _database_url()  # also exports ECE_DATABASE_URL: the worker and beat use the same (embedded) server
     migrations.upgrade(url)
     _install_profiles(url)
-    _serve(settings.host, settings.port, settings.workers)
+    background = _start_background_processes()
+    try:
+        _serve(settings.host, settings.port, settings.workers)
+    finally:
+        _stop(background)
+
+
+BACKGROUND_STOP_SECONDS = 15
+
+
+def _start_background_processes() -> list[subprocess.Popen]:
+    """``ece worker`` and ``ece beat`` as child processes (real processes, not eager mode)."""
+    started = []
+    for command in (["worker", "--concurrency", "2"], ["beat"]):
+        started.append(subprocess.Popen([sys.executable, "-m", "app", *command]))
+    typer.echo("Trabajador y planificador de Celery iniciados / Celery worker and beat started")
+    return started
+
+
+def _stop(processes: list[subprocess.Popen]) -> None:
+    for process in processes:
+        if process.poll() is None:
+            process.terminate()
+    for process in processes:
+        try:
+            process.wait(BACKGROUND_STOP_SECONDS)
+        except subprocess.TimeoutExpired:
+            process.kill()
 
 
 @cli.command()
@@ -123,6 +151,12 @@ def load(paths: list[Path] = typer.Argument(..., exists=True, dir_okay=False, re
     settings = get_settings()
     limits.configure(max_json_depth=settings.max_json_depth)
     install_validator(settings.enforced_profile_types)  # loads obey the national profiles as the API does
+    from app.referrals import install_referral_engine
+
+    install_referral_engine(settings)  # and a loaded referral opens its Task as one sent through the API
+    from app.celery_app import install_notifications
+
+    install_notifications(settings)  # loaded resources match R4 Subscriptions as API writes do
     url = _database_url()
     total = sum(p.stat().st_size for p in paths)
     summary = LoadSummary()
@@ -217,7 +251,8 @@ def worker(concurrency: int = typer.Option(None, min=1, help="Procesos hijos / c
     Broker: ECE_BROKER_URL, or PostgreSQL itself (kombu's SQLAlchemy transport) when it is empty."""
     from app.celery_app import celery
 
-    argv = ["worker", f"--loglevel={loglevel}"]
+    # No mingle or gossip: workers need not synchronise revoked-task lists, and mingle adds a second to start-up.
+    argv = ["worker", f"--loglevel={loglevel}", "--without-mingle", "--without-gossip"]
     if concurrency:
         argv.append(f"--concurrency={concurrency}")
     celery.worker_main(argv)
@@ -251,6 +286,9 @@ def reindex(resource_type: list[str] = typer.Option(None, "--type", help="Resour
         typer.echo(f"Tipos desconocidos / unknown types: {', '.join(unknown)}", err=True)
         raise typer.Exit(code=2)
     url = _database_url()
+    from app.referrals import install_referral_engine
+
+    install_referral_engine(get_settings())  # the referral engine's search parameters are indexed too
 
     async def rebuild() -> None:
         engine = make_async_engine(url, pool_size=2)
@@ -266,6 +304,54 @@ def reindex(resource_type: list[str] = typer.Option(None, "--type", help="Resour
 
     asyncio.run(rebuild())
     typer.echo("Índices reconstruidos / indexes rebuilt")
+
+
+@cli.command()
+def token(sub: str = typer.Option(..., "--sub", help="Sujeto / subject (usuario o cliente / user or client)."),
+          role: str = typer.Option(..., "--role", help="clinician, coordinator, patient, admin o system."),
+          facility: str = typer.Option(None, "--facility", help="Organization/ID (clinician)."),
+          practitioner_role: str = typer.Option(None, "--practitioner-role", help="PractitionerRole/ID."),
+          patient: str = typer.Option(None, "--patient", help="Patient/ID (patient)."),
+          region: str = typer.Option(None, "--region", help="Código de región sanitaria / health region code."),
+          scope: str = typer.Option("", "--scope", help='Ámbitos SMART / SMART scopes, e.g. "system/*.read".'),
+          minutes: int = typer.Option(60, "--minutes", min=1, max=24 * 60, help="Validez / lifetime (minutes)."),
+          name: str = typer.Option(None, "--name", help="Nombre a mostrar / display name.")) -> None:
+    """Emite un token del emisor embebido; lo imprime solo, en la última línea. / Mint a token of the embedded
+    issuer; it is printed alone on the last line."""
+    from app.security import local_issuer
+    from ece.access import Actor, Role
+    from ece.access.errors import Unauthenticated
+    from ece.access.tokens import actor_from_claims
+
+    if role not in {r.value for r in Role}:
+        typer.echo(f"Rol desconocido / unknown role: {role}", err=True)
+        raise typer.Exit(code=2)
+    claims = {"sub": sub, "role": role, "facility": facility, "practitioner_role": practitioner_role,
+              "patient": patient, "region": region, "scope": scope}
+    try:
+        actor: Actor = actor_from_claims(claims)
+    except Unauthenticated as error:
+        typer.echo(error.reason, err=True)
+        raise typer.Exit(code=2) from None
+    settings = get_settings()
+    if settings.auth_jwks_url:
+        typer.echo("ECE_AUTH_JWKS_URL está configurado: los tokens los emite el proveedor de identidad / tokens "
+                   "come from the identity provider", err=True)
+        raise typer.Exit(code=2)
+    typer.echo(local_issuer(settings).mint(actor, minutes=minutes, name=name))
+referral_cli = typer.Typer(help="Motor de referencia y respuesta. / Referral engine.", no_args_is_help=True)
+cli.add_typer(referral_cli, name="referral")
+
+
+@referral_cli.command("diagram")
+def referral_diagram(output: Path = typer.Option(Path("docs/referral-lifecycle.md"), help="Archivo / file.")) -> None:
+    """Escribe el diagrama del ciclo de la referencia generado de la máquina de estados. / Write the referral
+    lifecycle document generated from the declared state machine."""
+    from referral.diagram import document
+
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(document(), encoding="utf-8")
+    typer.echo(f"{output}")
 
 
 def main() -> None:

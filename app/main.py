@@ -14,21 +14,27 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.db import make_async_engine, resolve_database_url
+from app.referrals import install_referral_engine
+from app.security import access_config, check_production, install_security
 from app.settings import Settings, get_settings
 from ece import fhirjson, limits
+from ece.access.gate import AccessGate
 from ece.api.routes import router as fhir_router
 from ece.capability import capability_statement, declare_profiles
 from ece.errors import FhirError, Issue, PayloadTooLarge
+from ece.notifications.api import router as notifications_router
 from ece.references import configure_local_bases
 from fhir_profiles.api import router as profiles_router
 from fhir_profiles.enforcement import install_validator, operations_declared, supported_profiles
+from referral.api_routing import router as referral_routing_router
 
 log = logging.getLogger(__name__)
 FHIR_JSON = "application/fhir+json"
 
 
 def outcome_response(error: FhirError) -> Response:
-    return Response(fhirjson.dumps(error.outcome()), status_code=error.status, media_type=FHIR_JSON)
+    return Response(fhirjson.dumps(error.outcome()), status_code=error.status, media_type=FHIR_JSON,
+                    headers=getattr(error, "headers", None))
 
 
 class BodyLimit:
@@ -74,6 +80,7 @@ class _TooLarge(Exception):
 
 def create_app(settings: Settings | None = None, *, database_url: str | None = None) -> FastAPI:
     settings = settings or get_settings()
+    check_production(settings)
     limits.configure(max_json_depth=settings.max_json_depth, default_page_size=settings.default_page_size,
                      max_page_size=settings.max_page_size)
 
@@ -105,10 +112,22 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     # National profiles in the write path (ECE_ENFORCED_PROFILE_TYPES); their routes go first, or
     # /fhir/{type}/{id} would take ValueSet/$expand.
     install_validator(settings.enforced_profile_types)
+    install_referral_engine(settings)
     declare_profiles(supported_profiles(), operations_declared())
+    # Outbox rows go to the broker after commit; /health pings it. Importing the Celery app resolves the broker.
+    from app.celery_app import install_notifications, ping_broker
+
+    install_notifications(settings)
+    app.state.broker_ping = ping_broker
+    app.include_router(notifications_router)  # before /fhir/{type}/{id}... would take Communication/{id}/$resend
     app.include_router(profiles_router)
+    app.include_router(referral_routing_router)
     app.include_router(fhir_router)
     _install_error_handlers(app)
+    app.state.access = access_config(settings)
+    # Starlette runs the last middleware added first: size limit, then headers/CORS, then the token gate.
+    app.add_middleware(AccessGate, config=app.state.access)
+    install_security(app, settings)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     return app
 

@@ -11,7 +11,7 @@ thousand entries costs one round trip for its rows, not thousands.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -55,16 +55,21 @@ class _Version:
     replaces_existing: bool
 
 
-WriteHook = Callable[[Transaction, list[WriteResult]], None]
+WriteHook = Callable[[Transaction, list[WriteResult]], Awaitable[None]]
 _write_hooks: list[WriteHook] = []
 
 
 def on_write(hook: WriteHook) -> None:
-    """Register a hook called (inside the transaction) with every flushed batch of writes.
+    """Register an async hook awaited inside the transaction after each flush, with the versions just written
+    (``content`` included; ``status`` 201 for a version that brought its resource into existence).
 
-    Hooks that must act only once the data is durable use ``tx.after_commit`` themselves.
+    A hook may read, and plan further writes through this module, in the same transaction: the referral engine
+    creates the Task of a new referral, subscription matching writes outbox rows. Those writes flush and call
+    the hooks again. A hook that raises a ``FhirError`` refuses the whole write; hooks that must act only once
+    the data is durable use ``tx.after_commit`` themselves.
     """
-    _write_hooks.append(hook)
+    if hook not in _write_hooks:
+        _write_hooks.append(hook)
 
 
 def now() -> datetime:
@@ -182,11 +187,14 @@ class WritePlan:
         params, kinds = _flush_params(self.versions)
         replaces = any(v.replaces_existing for v in self.versions)
         await tx.conn.execute(_flush_statement(replaces, kinds), params)
-        results = [WriteResult(v.resource_type, v.id, v.version_id, v.last_updated, 200, None, v.deleted)
-                   for v in self.versions]
+        written, self.versions = self.versions, []
+        if not _write_hooks:
+            return
+        results = [WriteResult(v.resource_type, v.id, v.version_id, v.last_updated,
+                               201 if not v.replaces_existing else 200,
+                               None if v.content is None else v.content.encode(), v.deleted) for v in written]
         for hook in _write_hooks:
-            hook(tx, results)
-        self.versions = []
+            await hook(tx, results)
 
 
 _INDEX_COLUMNS = {

@@ -48,6 +48,8 @@ CS_SPECIALTY = canonical("CodeSystem", "especialidad")
 CS_REFERRAL_SERVICE = canonical("CodeSystem", "servicio-referencia")
 CS_REFERRAL_STATUS = canonical("CodeSystem", "estado-referencia")
 CS_REJECTION_REASON = canonical("CodeSystem", "motivo-rechazo")
+CS_CANCELLATION_REASON = canonical("CodeSystem", "motivo-cancelacion")
+CS_REFERRAL_EVENT = canonical("CodeSystem", "evento-referencia")
 CS_TRANSFER_CONDITION = canonical("CodeSystem", "condicion-traslado")
 CS_TRANSPORT = canonical("CodeSystem", "medio-transporte")
 CS_RESPONSE_SECTION = canonical("CodeSystem", "seccion-respuesta")
@@ -67,6 +69,8 @@ EXT_HEALTH_NETWORK = canonical("StructureDefinition", "red-servicios")
 EXT_ACCEPTING_REFERRALS = canonical("StructureDefinition", "acepta-referencias")
 EXT_TRANSFER_CONDITION = canonical("StructureDefinition", "condicion-traslado")
 EXT_TRANSPORT = canonical("StructureDefinition", "medio-transporte")
+EXT_REFERRAL_JUSTIFIED = canonical("StructureDefinition", "referencia-justificada")  # on the response Composition
+EXT_REFERRAL_TIMELY = canonical("StructureDefinition", "referencia-oportuna")
 EXT_SECOND_SURNAME = "http://hl7.org/fhir/StructureDefinition/humanname-mothers-family"  # R4 core extension
 
 # --- the DNI ------------------------------------------------------------------------------------------

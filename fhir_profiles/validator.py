@@ -130,8 +130,13 @@ class _Run:
         for constraint in node.constraints:
             try:
                 result = constraint.evaluate(value, self.root)
-            except Exception as exc:  # an invariant that cannot be evaluated must not let the write through
-                raise RuntimeError(f"invariant {constraint.key} failed to evaluate") from exc
+            except Exception as exc:
+                # FHIRPath §"Singleton evaluation of collections": an operator given several items where it
+                # needs one signals an error. The data made the invariant unevaluable, so the instance does
+                # not satisfy it: refuse the write (422) and say why, rather than blaming the server.
+                self.add("invariant", f"{constraint.key}: {constraint.human} — no se pudo evaluar con estos datos "
+                                      f"/ cannot be evaluated on this data ({_short(str(exc))})", path)
+                continue
             if result != [True]:
                 self.add("invariant", f"{constraint.key}: {constraint.human}", path,
                          "error" if constraint.severity == "error" else "warning")

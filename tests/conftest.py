@@ -22,6 +22,9 @@ from sqlalchemy.engine import make_url
 
 from app import migrate
 from app.db import EmbeddedPostgres, ensure_database, libpq_url, make_async_engine, sqlalchemy_url
+from app.security import local_issuer
+from app.settings import Settings
+from ece.access import Actor, Role
 from ece.tx import Transaction
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,6 +33,21 @@ ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("ECE_ENFORCED_PROFILE_TYPES", "")
 # One database per test process, so parallel runs on one server never touch each other's data.
 RUN = f"{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_{os.getpid()}"
+# The live servers and the tests share the embedded issuer's key, so tests can mint tokens for any actor.
+os.environ["ECE_AUTH_SIGNING_KEY_FILE"] = str(ROOT / "var" / "test-signing-key.pem")
+TOKENS = local_issuer(Settings())
+
+
+def auth_headers(role: str = "system", *, subject: str | None = None, facility: str | None = None,
+                 practitioner_role: str | None = None, patient: str | None = None, region: str | None = None,
+                 scopes: str = "", minutes: int = 30, name: str | None = None) -> dict[str, str]:
+    """``Authorization: Bearer`` for an actor of ``role``; ``system`` defaults to the trusted ``system/*.*``."""
+    if role == "system" and not scopes:
+        scopes = "system/*.*"
+    actor = Actor(subject=subject or f"prueba-{role}", role=Role(role), facility=facility,
+                  practitioner_role=practitioner_role, patient=patient, region=region,
+                  scopes=frozenset(scopes.split()))
+    return {"Authorization": f"Bearer {TOKENS.mint(actor, minutes=minutes, name=name)}"}
 
 
 def _server_admin_url() -> str:
@@ -138,5 +156,7 @@ def serve_live(server_admin_url: str, name: str, extra_env: dict[str, str]) -> I
 
 @pytest.fixture
 def http(live_server: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=live_server, timeout=30, headers={"Accept": "application/fhir+json"}) as client:
+    """A client of the live server carrying a trusted ``system/*.*`` token."""
+    with httpx.Client(base_url=live_server, timeout=30, headers={"Accept": "application/fhir+json",
+                                                                 **auth_headers()}) as client:
         yield client

@@ -35,6 +35,12 @@ EXTENSIONS = [
     extension("acepta-referencias", "Acepta referencias ahora", "Si el servicio recibe referencias en este momento "
               "(capacidad disponible). / Whether the service accepts referrals now.", ["HealthcareService"],
               "boolean"),
+    extension("referencia-justificada", "Referencia justificada", "Juicio del establecimiento que responde: la "
+              "referencia era necesaria (no podía resolverse en el nivel de origen). / The responding facility's "
+              "judgement that the referral was warranted.", ["Composition"], "boolean"),
+    extension("referencia-oportuna", "Referencia oportuna", "Juicio del establecimiento que responde: el paciente "
+              "fue referido a tiempo. / The responding facility's judgement that the referral was timely.",
+              ["Composition"], "boolean"),
     extension("condicion-traslado", "Condición al traslado", "Estado clínico del paciente al salir hacia el "
               "establecimiento de destino. / Patient condition at transfer.", ["ServiceRequest"], "Coding",
               binding=bind("condicion-traslado")),

@@ -119,7 +119,9 @@ def _concept(spec: tuple) -> Json:
         if isinstance(extra, str):
             concept["definition"] = extra
         elif isinstance(extra, dict):
-            concept["property"] = [{"code": k, **_property_value(v)} for k, v in extra.items()]
+            # A property may repeat (R4 codesystem.html#CodeSystem.concept.property): a list gives one per value.
+            concept["property"] = [{"code": k, **_property_value(one)} for k, v in extra.items()
+                                   for one in (v if isinstance(v, list) else [v])]
     return concept
 
 

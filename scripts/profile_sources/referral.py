@@ -38,8 +38,10 @@ REFERRAL = profile("hn-referencia", "ServiceRequest", "Referencia (Honduras)", "
        short="Origen: profesional y establecimiento que refieren / referring professional and facility"),
     el("ServiceRequest.performerType", binding=bind("especialidad"),
        short="Especialidad solicitada / requested specialty"),
-    el("ServiceRequest.performer", min=1, max="1", type=ref("hn-establecimiento", "hn-servicio"),
-       short="Destino / destination facility or service"),
+    # Absent: sent without a destination (routed by the engine or the region); several: an emergency offered to
+    # alternative destinations, "without any preference order" (R4 servicerequest.html#ServiceRequest.performer).
+    el("ServiceRequest.performer", min=0, max="*", type=ref("hn-establecimiento", "hn-servicio"),
+       short="Destino(s) / destination facility or service, or alternatives"),
     el("ServiceRequest.reasonCode", min=1),
     sliced("ServiceRequest.reasonCode.coding", ("value", "system")),
     el("ServiceRequest.reasonCode.coding:cie10", min=0, max="1", binding=bind("cie-10"),
@@ -55,7 +57,8 @@ REFERRAL = profile("hn-referencia", "ServiceRequest", "Referencia (Honduras)", "
 _STATUS_RULE = (
     f"businessStatus.coding.where(system = '{s.CS_REFERRAL_STATUS}').exists() implies "
     f"(businessStatus.coding.where(system = '{s.CS_REFERRAL_STATUS}').code.first() + ':' + status) in ("
-    + " | ".join(f"'{code}:{status}'" for code, _es, _en, status in REFERRAL_STATUSES) + ")")
+    + " | ".join(f"'{code}:{status}'" for code, _es, _en, statuses in REFERRAL_STATUSES for status in statuses)
+    + ")")
 
 REFERRAL_TASK = profile("hn-tarea-referencia", "Task", "Seguimiento de la referencia (Honduras)", "El estado de "
                         "una referencia: estado de negocio, motivo codificado del rechazo, origen y destino. / The "
@@ -70,11 +73,12 @@ REFERRAL_TASK = profile("hn-tarea-referencia", "Task", "Seguimiento de la refere
     el("Task.focus", min=1, type=ref("hn-referencia")),
     el("Task.for", min=1, type=ref("hn-paciente")),
     el("Task.intent", fixedCode="order"),
-    el("Task.statusReason", binding=bind("motivo-rechazo", "extensible")),
+    el("Task.statusReason", binding=bind("motivo-estado-referencia", "extensible")),
     el("Task.businessStatus", min=1, binding=bind("estado-referencia")),
     el("Task.authoredOn", min=1),
     el("Task.requester", min=1, type=ref("hn-rol-profesional", "hn-establecimiento")),
-    el("Task.owner", min=1, type=ref("hn-establecimiento", "hn-servicio", "hn-rol-profesional")),
+    # Absent while the referral waits in the regional coordinator's worklist for a destination.
+    el("Task.owner", type=ref("hn-establecimiento", "hn-servicio", "hn-rol-profesional")),
 ])
 
 
@@ -90,7 +94,13 @@ def _section(name: str, *, min_count: int, entries: list | None = None) -> list:
 
 RESPONSE = profile("hn-respuesta-referencia", "Composition", "Respuesta a la referencia (Honduras)",
                    "Respuesta escrita al establecimiento que refirió: diagnósticos, procedimientos, tratamiento, "
-                   "recomendaciones y seguimiento. / The written response to the referring facility.", [
+                   "recomendaciones y seguimiento, y el juicio de si la referencia fue justificada y oportuna. / The "
+                   "written response to the referring facility, with the judgement of whether it was warranted and "
+                   "timely.", [
+    sliced("Composition.extension", ("value", "url")),
+    ext("Composition.extension:justificada", s.EXT_REFERRAL_JUSTIFIED,
+        short="¿La referencia era necesaria? / was the referral warranted?"),
+    ext("Composition.extension:oportuna", s.EXT_REFERRAL_TIMELY, short="¿Fue referido a tiempo? / referred in time?"),
     el("Composition.type", patternCodeableConcept={"coding": [{"system": s.LOINC, "code": "11488-4"}]},
        short="Nota de consulta (LOINC 11488-4) / consult note"),
     el("Composition.subject", min=1, type=ref("hn-paciente")),

@@ -27,19 +27,54 @@ FACILITY_TYPES = [  # code, Spanish, English, level
     ("HE", "Hospital especializado o nacional", "Specialised or national hospital", "2"),
 ]
 
-# Referral business statuses and the Task.status each one goes with (R4 task.html#statemachine).
+# Referral business statuses and the Task.status values each one goes with (R4 task.html#statemachine);
+# referral/machine.py declares the transitions between them.
 REFERRAL_STATUSES = [
-    ("enviada", "Enviada", "Sent", "requested"),
-    ("recibida", "Recibida por el establecimiento de destino", "Received by the destination facility", "received"),
-    ("aceptada", "Aceptada", "Accepted", "accepted"),
-    ("rechazada", "Rechazada", "Rejected", "rejected"),
-    ("paciente-en-camino", "Paciente en camino", "Patient in transit", "in-progress"),
-    ("paciente-recibido", "Paciente recibido", "Patient arrived", "in-progress"),
-    ("en-atencion", "En atención", "Under care", "in-progress"),
+    ("borrador", "Borrador, aún no enviada", "Draft, not sent yet", ("draft",)),
+    ("pendiente-asignacion", "Enviada sin destino: pendiente de asignación por la región",
+     "Sent without a destination: awaiting assignment by the region", ("requested",)),
+    ("enviada", "Enviada", "Sent", ("requested",)),
+    ("recibida", "Recibida por el establecimiento de destino", "Received by the destination facility", ("received",)),
+    ("aceptada", "Aceptada", "Accepted", ("accepted",)),
+    ("cita-programada", "Cita programada", "Appointment booked", ("accepted",)),
+    ("rechazada", "Rechazada", "Rejected", ("rejected",)),
+    ("en-espera", "En espera de información", "On hold awaiting information", ("on-hold",)),
+    ("paciente-en-camino", "Paciente en camino", "Patient in transit", ("in-progress",)),
+    ("paciente-recibido", "Paciente recibido", "Patient arrived", ("in-progress",)),
+    ("en-atencion", "En atención", "Under care", ("in-progress",)),
     ("respondida", "Respuesta enviada al establecimiento de origen", "Response sent back to the referring facility",
-     "completed"),
-    ("cancelada", "Cancelada", "Cancelled", "cancelled"),
-    ("no-se-presento", "El paciente no se presentó", "Patient did not arrive", "failed"),
+     ("completed",)),
+    ("respuesta-recibida", "Respuesta recibida por el establecimiento de origen",
+     "Response acknowledged by the referring facility", ("completed",)),
+    ("cancelada", "Cancelada", "Cancelled", ("cancelled",)),
+    ("redirigida", "Redirigida a otro establecimiento", "Redirected to another facility", ("cancelled",)),
+    ("retirada", "Oferta retirada: otro establecimiento la aceptó", "Offer withdrawn: another facility accepted it",
+     ("cancelled",)),
+    ("no-se-presento", "El paciente no se presentó", "Patient did not arrive", ("failed",)),
+    ("aceptacion-vencida", "Plazo de aceptación vencido", "Acceptance deadline missed", ("requested", "received")),
+    ("atencion-vencida", "Plazo de atención vencido", "Attention deadline missed", ("accepted",)),
+    ("anulada", "Registrada por error", "Entered in error", ("entered-in-error",)),
+]
+
+# The named events of the referral lifecycle (Provenance.activity of each recorded transition).
+REFERRAL_EVENTS = [
+    ("send", "Enviar", "Send"), ("receive", "Recibir", "Receive"), ("accept", "Aceptar", "Accept"),
+    ("reject", "Rechazar", "Reject"), ("redirect", "Redirigir", "Redirect"), ("assign", "Asignar destino", "Assign"),
+    ("hold", "Poner en espera", "Put on hold"), ("resume", "Reanudar", "Resume"),
+    ("schedule", "Programar cita", "Book appointment"), ("arrive", "Registrar llegada", "Record arrival"),
+    ("no-show", "Registrar inasistencia", "Record no-show"), ("respond", "Responder", "Respond"),
+    ("acknowledge", "Acusar recibo de la respuesta", "Acknowledge the response"), ("cancel", "Cancelar", "Cancel"),
+    ("withdraw", "Retirar la oferta", "Withdraw the offer"), ("mark-overdue", "Marcar vencida", "Mark overdue"),
+    ("entered-in-error", "Anular por error de registro", "Mark entered in error"),
+]
+
+CANCELLATIONS = [
+    ("paciente-mejoro", "El paciente mejoró y ya no necesita la referencia", "The patient improved"),
+    ("paciente-fallecio", "El paciente falleció", "The patient died"),
+    ("atendido-en-otro-lugar", "El paciente fue atendido en otro establecimiento", "Seen at another facility"),
+    ("decision-del-paciente", "El paciente o su familia desistieron", "The patient or family declined"),
+    ("error-de-registro", "Referencia creada por error", "Referral created in error"),
+    ("otro", "Otro motivo (explique en la nota)", "Other reason (explain in the note)"),
 ]
 
 SPECIALTIES = [
@@ -141,9 +176,14 @@ CODE_SYSTEMS = [
     code_system("estado-referencia", "Estados de la referencia", "Estados de negocio de la referencia "
                 "(Task.businessStatus); la propiedad 'estado-tarea' da el Task.status que corresponde. / "
                 "Referral business statuses and their Task.status.",
-                [(c, es, en, {"estado-tarea": status}) for c, es, en, status in REFERRAL_STATUSES],
+                [(c, es, en, {"estado-tarea": list(statuses)}) for c, es, en, statuses in REFERRAL_STATUSES],
                 properties=[{"code": "estado-tarea", "description": "Task.status correspondiente / matching "
                              "Task.status", "type": "code"}]),
+    code_system("evento-referencia", "Eventos del ciclo de la referencia", "Transiciones con nombre del ciclo "
+                "de vida de la referencia (Provenance.activity). / Named transitions of the referral lifecycle.",
+                REFERRAL_EVENTS),
+    code_system("motivo-cancelacion", "Motivos de cancelación de una referencia", "Por qué el establecimiento de "
+                "origen cancela la referencia. / Why the referring facility cancels a referral.", CANCELLATIONS),
     code_system("motivo-rechazo", "Motivos de rechazo de una referencia", "Por qué el establecimiento de destino "
                 "no acepta la referencia. / Why a referral is rejected.", REJECTIONS),
     code_system("condicion-traslado", "Condición del paciente al traslado", "Estado clínico del paciente al "
@@ -195,6 +235,9 @@ VALUE_SETS = [
               "designaciones en español (códigos de request-priority). / Referral priority.",
               [codes("http://hl7.org/fhir/request-priority", ("routine", "Ordinaria", "Routine"),
                      ("urgent", "Urgente", "Urgent"), ("stat", "Emergencia", "Emergency"))]),
+    value_set("motivo-estado-referencia", "Motivos de un estado de la referencia", "Motivos de rechazo y de "
+              "cancelación (Task.statusReason). / Rejection and cancellation reasons.",
+              [whole(s.CS_REJECTION_REASON), whole(s.CS_CANCELLATION_REASON)]),
     value_set("idioma", "Idiomas de Honduras", "Idioma preferido del paciente (BCP 47). / Preferred language.",
               [LANGUAGES]),
     value_set("signos-vitales", "Signos vitales", "Códigos LOINC de los signos vitales del expediente. / "

@@ -14,7 +14,7 @@ from sqlalchemy.engine import make_url
 
 from app.db import libpq_url
 from fhir_profiles import catalog
-from tests.conftest import ROOT, RUN, serve_live
+from tests.conftest import ROOT, RUN, auth_headers, serve_live
 
 NAME = f"ece_national_{RUN}"
 
@@ -44,5 +44,6 @@ def national_server(server_admin_url: str, national_install) -> Iterator[str]:
 @pytest.fixture
 def national(national_server: str) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=national_server, timeout=30, headers={"Accept": "application/fhir+json",
-                                                                     "Content-Type": "application/fhir+json"}) as c:
+                                                                     "Content-Type": "application/fhir+json",
+                                                                     **auth_headers()}) as c:
         yield c

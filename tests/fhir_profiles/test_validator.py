@@ -84,6 +84,15 @@ def test_a_municipality_of_another_department_breaks_the_address_invariant():
     assert [w for w, _ in errors(data)] == ["Patient.address[0]"]
 
 
+def test_an_invariant_that_cannot_be_evaluated_on_the_data_is_a_refusal_not_a_server_error():
+    data = f.patient()
+    municipality = data["address"][0]["extension"][1]
+    data["address"][0]["extension"].append(dict(municipality))  # two municipalities: hn-dir-1 needs one
+    found = errors(data)
+    assert "Patient.address[0]" in [w for w, _ in found]
+    assert any(text.startswith("hn-dir-1") and "cannot be evaluated" in text for _, text in found)
+
+
 def test_an_address_without_department_is_refused():
     data = f.patient()
     data["address"][0]["extension"] = data["address"][0]["extension"][1:]

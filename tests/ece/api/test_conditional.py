@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 
+from tests.conftest import auth_headers
 from tests.ece.api.helpers import DNI, FHIR_JSON, create, created_id, history_versions, patient, put, unique_dni
 
 
@@ -117,7 +118,7 @@ def test_concurrent_conditional_creates_store_exactly_one_patient(http, live_ser
     dni = unique_dni()
 
     def attempt(_: int) -> int:
-        with httpx.Client(base_url=live_server, timeout=30) as client:
+        with httpx.Client(base_url=live_server, timeout=30, headers=auth_headers()) as client:
             return create(client, patient(dni=dni), **{"If-None-Exist": f"identifier={DNI}|{dni}"}).status_code
 
     with ThreadPoolExecutor(max_workers=6) as pool:
@@ -132,7 +133,7 @@ def test_concurrent_updates_with_the_same_if_match_let_exactly_one_win(http, liv
     resource_id = created_id(http, resource)
 
     def attempt(n: int) -> int:
-        with httpx.Client(base_url=live_server, timeout=30) as client:
+        with httpx.Client(base_url=live_server, timeout=30, headers=auth_headers()) as client:
             changed = {**resource, "name": [{"family": f"Zelaya-{n}", "given": ["María"]}]}
             return put(client, resource_id, changed, **{"If-Match": 'W/"1"'}).status_code
 

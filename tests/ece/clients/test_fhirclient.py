@@ -11,6 +11,8 @@ from fhirclient.models.observation import Observation
 from fhirclient.models.patient import Patient
 from requests import HTTPError
 
+from tests.conftest import auth_headers
+
 DNI = "urn:oid:2.16.340.1.1.1"
 
 
@@ -21,7 +23,9 @@ def unique_system() -> str:
 
 @pytest.fixture
 def smart(live_server: str) -> FHIRClient:
-    return FHIRClient(settings={"app_id": "ece-tests", "api_base": live_server})
+    client = FHIRClient(settings={"app_id": "ece-tests", "api_base": live_server})
+    client.server.session.headers.update(auth_headers())
+    return client
 
 
 def maria(system: str) -> Patient:

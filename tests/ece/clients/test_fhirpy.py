@@ -9,6 +9,8 @@ import pytest
 from fhirpy import AsyncFHIRClient, SyncFHIRClient
 from fhirpy.base.exceptions import ResourceNotFound
 
+from tests.conftest import auth_headers
+
 DNI = "urn:oid:2.16.340.1.1.1"
 
 
@@ -24,7 +26,7 @@ def patient_fields(*, system: str, value: str = "0801199012345", family: str = "
 
 
 def test_sync_client_creates_reads_updates_searches_and_deletes(live_server):
-    client = SyncFHIRClient(live_server)
+    client = SyncFHIRClient(live_server, authorization=auth_headers()["Authorization"])
     system = unique_system()
     patient = client.resource("Patient", **patient_fields(system=system))
 
@@ -50,7 +52,7 @@ def test_sync_client_creates_reads_updates_searches_and_deletes(live_server):
 
 
 def test_sync_client_fetch_all_follows_next_links_across_pages(live_server):
-    client = SyncFHIRClient(live_server)
+    client = SyncFHIRClient(live_server, authorization=auth_headers()["Authorization"])
     system = unique_system()
     created = set()
     for n in range(5):
@@ -67,7 +69,7 @@ def test_sync_client_fetch_all_follows_next_links_across_pages(live_server):
 
 
 async def test_async_client_creates_reads_updates_searches_and_deletes(live_server):
-    client = AsyncFHIRClient(live_server)
+    client = AsyncFHIRClient(live_server, authorization=auth_headers()["Authorization"])
     system = unique_system()
     patient = client.resource("Patient", **patient_fields(system=system, family="Zelaya", given="José"))
 

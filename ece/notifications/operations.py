@@ -1,0 +1,53 @@
+"""Operations on the outbox that people trigger: ``$resend`` of a failed delivery, and the sweep of ``ece beat``."""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+
+from ece import reads
+from ece.errors import Conflict, Issue, NotFound
+from ece.notifications import inbox, outbox
+from ece.notifications.delivery import lock_row
+from ece.notifications.outbox import RowStatus
+from ece.reads import Version
+from ece.tx import Transaction
+
+SWEEP_BATCH_ROWS = 1000
+
+_RESEND = text("UPDATE notification_outbox SET status = 'pending', attempts = 0, next_attempt_at = now() "
+               "WHERE id = :id")
+_SWEEP = text(
+    "UPDATE notification_outbox SET next_attempt_at = now() + make_interval(secs => :grace) WHERE id IN ("
+    " SELECT id FROM notification_outbox WHERE status IN ('pending', 'sending') "
+    " AND next_attempt_at <= now() - make_interval(secs => :grace) "
+    " ORDER BY next_attempt_at LIMIT :limit FOR UPDATE SKIP LOCKED) RETURNING id"
+)
+
+
+async def resend(tx: Transaction, *, communication_id: str) -> Version:
+    """``POST Communication/<id>/$resend``: a failed delivery gets a fresh set of attempts.
+
+    Answers the Communication, now ``in-progress`` (being sent) until the delivery succeeds (``completed``) or
+    fails again (``not-done``). 404 if it is not a notification; 409 unless its delivery has failed.
+    """
+    row = await lock_row(tx, communication_id)
+    if row is None:
+        raise NotFound([Issue("not-found", f"Communication/{communication_id} no es una notificación del outbox / "
+                                           "is not an outbox notification")])
+    if row["status"] != RowStatus.FAILED:
+        raise Conflict([Issue("business-rule", f"Solo se reenvía una notificación fallida; está '{row['status']}' / "
+                                               f"only a failed notification can be re-sent; it is {row['status']}")])
+    await tx.conn.execute(_RESEND, {"id": communication_id})
+    if await inbox.exists(tx, communication_id):
+        await inbox.write(tx, row, status=inbox.UNREAD, received=None)
+    tx.after_commit(lambda: outbox.queue([communication_id]))
+    return await reads.read(tx.conn, resource_type="Communication", resource_id=communication_id)
+
+
+async def sweep(tx: Transaction, *, grace_seconds: float) -> list[str]:
+    """Rows still undelivered ``grace_seconds`` after they were due: the broker never took them (it was down when
+    they were written) or their worker died. Each is pushed ``grace_seconds`` further, so the next sweep does not
+    queue it again while it waits in the broker, and queued again after commit."""
+    ids = [r[0] for r in await tx.conn.execute(_SWEEP, {"grace": grace_seconds, "limit": SWEEP_BATCH_ROWS})]
+    tx.after_commit(lambda: outbox.queue(ids))
+    return ids

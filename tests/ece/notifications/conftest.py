@@ -1,0 +1,69 @@
+"""Fixtures of the notification tests: a committed database of their own (delivery commits), and the queue
+function recorded instead of a broker unless a test starts real processes."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+
+import httpx
+import pytest
+
+from app import migrate
+from app.db import make_async_engine
+from ece.notifications import Config, SmsGateway, Smtp, config, install
+from ece.notifications.delivery import Runtime
+from tests.conftest import RUN, _drop_database, _fresh_database
+from tests.ece.notifications.receivers import HttpReceiver, SmtpReceiver
+
+
+@pytest.fixture(scope="session")
+def notify_database_url(server_admin_url: str) -> Iterator[str]:
+    name = f"ece_notify_{RUN}"
+    url = _fresh_database(server_admin_url, name)
+    migrate.upgrade(url)
+    yield url
+    _drop_database(server_admin_url, name)
+
+
+@pytest.fixture(scope="session")
+async def notify_engine(notify_database_url: str) -> AsyncIterator:
+    engine = make_async_engine(notify_database_url, pool_size=4)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+def queued() -> Iterator[list[list[str]]]:
+    """Installs the notifications with a queue that records the row ids it is handed."""
+    batches: list[list[str]] = []
+    saved = (config.STATE.config, config.STATE.queue)
+    install(Config(retry_base_seconds=0.01, sweep_grace_seconds=0.0), queue=lambda ids: batches.append(list(ids)))
+    yield batches
+    config.STATE.config, config.STATE.queue = saved
+
+
+@pytest.fixture
+async def runtime(notify_engine) -> AsyncIterator[Runtime]:
+    async with httpx.AsyncClient() as client:
+        yield Runtime(engine=notify_engine, http=client)
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpReceiver]:
+    with SmtpReceiver() as receiver:
+        yield receiver
+
+
+@pytest.fixture
+def gateway() -> Iterator[HttpReceiver]:
+    with HttpReceiver() as receiver:
+        yield receiver
+
+
+@pytest.fixture
+def channels(smtp: SmtpReceiver, gateway: HttpReceiver, queued: list) -> Iterator[list[list[str]]]:
+    """Email to the local SMTP server, SMS to the local gateway, 10 ms first retry delay; yields the queued ids."""
+    config.STATE.config = Config(smtp=Smtp(host="127.0.0.1", port=smtp.port),
+                                 sms=SmsGateway(url=f"{gateway.url}/sms", token="clave-de-prueba"),
+                                 retry_base_seconds=0.01, sweep_grace_seconds=0.0, timeout_seconds=5.0)
+    yield queued

@@ -1,0 +1,123 @@
+"""Real receivers for the delivery tests: an SMTP server (aiosmtpd) and an HTTP server, both in this process on
+their own threads, recording what arrives. Each keeps every arrival and, like a careful real receiver, drops a
+message whose idempotency key it has already seen."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from email import message_from_bytes
+from email.message import Message
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from aiosmtpd.controller import Controller
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Arrival:
+    key: str
+    headers: dict[str, str]
+    body: bytes
+    at: float  # time.time() on arrival
+
+
+@dataclass
+class Inbox:
+    """Every arrival in order, and the accepted ones (first of each idempotency key)."""
+
+    arrivals: list[Arrival] = field(default_factory=list)
+    accepted: dict[str, Arrival] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def record(self, arrival: Arrival) -> None:
+        with self.lock:
+            self.arrivals.append(arrival)
+            self.accepted.setdefault(arrival.key, arrival)
+
+    def wait_for(self, count: int, timeout: float = 10.0) -> None:
+        deadline = time.monotonic() + timeout
+        while len(self.accepted) < count:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{len(self.accepted)} of {count} messages arrived within {timeout} s")
+            time.sleep(0.02)
+
+
+class SmtpReceiver:
+    """aiosmtpd on a free port; ``refuse`` makes it answer 550 to every message."""
+
+    def __init__(self) -> None:
+        self.inbox = Inbox()
+        self.refuse = False
+        self.port = free_port()
+        self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
+
+    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 - aiosmtpd's handler hook
+        if self.refuse:
+            return "550 5.7.1 Mensaje rechazado / message refused"
+        message: Message = message_from_bytes(envelope.content)
+        self.inbox.record(Arrival(str(message["Message-ID"]), {k: str(v) for k, v in message.items()},
+                                  message.get_payload(decode=True) or b"", time.time()))
+        return "250 OK"
+
+    def __enter__(self) -> SmtpReceiver:
+        self._controller.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._controller.stop()
+
+
+class HttpReceiver:
+    """An HTTP server recording POSTs by their ``Idempotency-Key``; ``status`` is what it answers, and
+    ``hold`` (an Event) makes it wait before answering until the event is set."""
+
+    def __init__(self) -> None:
+        self.inbox = Inbox()
+        self.status = 200
+        self.hold: threading.Event | None = None
+        self.received = threading.Event()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server's handler hook
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length)
+                receiver.received.set()
+                if receiver.hold is not None:
+                    receiver.hold.wait(30)
+                if 200 <= receiver.status < 300:
+                    receiver.inbox.record(Arrival(self.headers.get("Idempotency-Key", ""), dict(self.headers.items()),
+                                                  body, time.time()))
+                self.send_response(receiver.status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *_: object) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def json(self, key: str) -> dict:
+        return json.loads(self.inbox.accepted[key].body)
+
+    def __enter__(self) -> HttpReceiver:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if self.hold is not None:
+            self.hold.set()
+        self._server.shutdown()
+        self._server.server_close()
