@@ -234,6 +234,66 @@ def load(paths: list[Path] = typer.Argument(..., exists=True, dir_okay=False, re
         raise typer.Exit(code=1)
 
 
+@cli.command("seed")
+def seed_command(
+        patients: int = typer.Option(300, min=0, help="Pacientes / patients (about 50 resources each)."),
+        seed: int = typer.Option(2026, help="Semilla: la misma da los mismos datos / same seed, same data."),
+        facilities: int = typer.Option(None, min=1, help="Establecimientos / facilities (default 200)."),
+        database_url: str = typer.Option(None, help="Base de datos / database (default: ECE_DATABASE_URL)."),
+        workers: int = typer.Option(None, min=0, help="Procesos generadores / generator processes "
+                                    "(default: one per CPU; 0 generates in this process).")) -> None:
+    """Escribe una red de salud hondureña sintética (establecimientos, profesionales, pacientes y sus
+    expedientes) por la vía de escritura del almacén; se puede repetir. / Write a synthetic Honduran health
+    network through the store's write path; safe to re-run."""
+    report = _seed(database_url or _database_url(), patients=patients, seed=seed, facilities=facilities,
+                   workers=workers)
+    summary = report.summary
+    typer.echo(f"Recursos / resources: {report.resources:,} en / in {report.seconds:.1f} s = "
+               f"{report.per_second:,.0f}/s")
+    typer.echo(f"Creados / created: {summary.created}, actualizados / updated: {summary.updated}, "
+               f"sin cambios / unchanged: {summary.unchanged}, rechazados / refused: {summary.refused}")
+    for example in summary.examples:
+        typer.echo(f"  - {example}")
+    if summary.refused:
+        raise typer.Exit(code=1)
+
+
+def _seed(url: str, *, patients: int, seed: int, facilities: int | None, workers: int | None):
+    import os
+
+    from tqdm import tqdm
+
+    from app.db import make_async_engine
+    from ece import limits
+    from fhir_profiles.enforcement import install_validator
+    from synthetic import network
+    from synthetic.writer import seed_network
+
+    settings = get_settings()
+    limits.configure(max_json_depth=settings.max_json_depth)
+    install_validator(settings.enforced_profile_types)  # the same national profiles as the API and `ece load`
+    net = network.build(seed, facilities or network.DEFAULT_FACILITIES)
+    processes = (os.cpu_count() or 1) if workers is None else workers
+
+    async def main():
+        engine = make_async_engine(url, pool_size=3)
+        try:
+            with tqdm(total=patients, unit="pac", desc="Sembrando / seeding", file=sys.stderr) as bar:
+                written = [0]
+
+                def progress(done_patients: int, resources: int) -> None:
+                    written[0] += resources
+                    bar.set_postfix_str(f"{written[0]:,} recursos / resources", refresh=False)
+                    bar.update(done_patients)
+
+                return await seed_network(engine, net=net, patients=patients, workers=processes,
+                                          progress=progress)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(main())
+
+
 DEFAULT_WORKER_THREADS = 8
 
 
