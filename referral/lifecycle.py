@@ -15,11 +15,10 @@ from datetime import datetime
 from weakref import WeakKeyDictionary
 
 from ece import fhirjson, reads, store
-from ece.access import Actor
+from ece.access import Actor, Forbidden
 from ece.errors import BadRequest, Conflict, Issue, UnprocessableEntity
 from ece.tx import Transaction
-from referral import machine, provenance, records, terminology
-from referral.errors import NotAllowed
+from referral import machine, notifications, provenance, records, terminology
 from referral.inputs import Inputs
 from referral.machine import Event, Party
 
@@ -51,6 +50,7 @@ class Context:
     service_request: dict | None = None
     service_request_changed: bool = False
     created: list[str] = field(default_factory=list)
+    appointment: dict | None = None  # booked by $schedule, for the patient's notice
 
     async def referral(self) -> dict:
         """The ServiceRequest in focus (loaded once)."""
@@ -135,8 +135,9 @@ async def fire(tx: Transaction, *, task_id: str, event: Event, actor: Actor | No
     allowed = rule.parties & (machine.parties(actor, task) if actor else frozenset({Party.ENGINE}))
     if not allowed:
         who = actor.subject if actor else "engine"
-        raise NotAllowed([Issue("forbidden", f"{who} no puede ${event} en {reference}: solo "
-                                             f"{', '.join(sorted(rule.parties))} / may not ${event} this referral")])
+        raise Forbidden(f"{who} no puede ${event} en {reference}: solo {', '.join(sorted(rule.parties))} / may "
+                        f"not ${event} this referral", patient=records.reference_of(task.get("for")),
+                        target=reference)
     _check_reason(rule, inputs)
     _check_inputs(rule, inputs)
     base = {**replacement, "id": task_id, "meta": task.get("meta")} if replacement is not None else dict(task)
@@ -167,4 +168,7 @@ async def _write(context: Context, source_status: str, source_business: str | No
                                context.now, context.inputs.reason, context.inputs.note)
     agent = provenance.agent_of(context.actor)
     trail = await store.create(tx, data=provenance.provenance(recorded, agent))
+    referral = await context.referral() if context.service_request_ref else None
+    await notifications.announce(tx, event=step.event, task={**task, "id": context.task_id},
+                                 service_request=referral, appointment=context.appointment)
     return Fired(step.event, result, trail.id, context.created)
