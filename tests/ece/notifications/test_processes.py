@@ -28,7 +28,7 @@ from tests.ece.notifications.receivers import HttpReceiver, SmtpReceiver, free_p
 from tests.ece.notifications.stack import Stack
 
 BROKER_URL = os.environ.get("ECE_BROKER_URL")
-QUEUE = f"ece_test_{RUN}"
+QUEUE = f"ece_stack_{RUN}"
 pytestmark = pytest.mark.skipif(not BROKER_URL, reason="ECE_BROKER_URL no está definida: estas pruebas necesitan el "
                                 "RabbitMQ real (.ci/run la define) / ECE_BROKER_URL is not set: these tests need the "
                                 "real RabbitMQ (.ci/run sets it)")
