@@ -28,15 +28,15 @@ CandidateRanker = Callable[[Transaction, dict, int], Awaitable[list[str]]]
 
 
 async def directory_ranking(tx: Transaction, service_request: dict, limit: int) -> list[str]:
-    """referral.routing's ranking of the directory. A referral it cannot rank (its origin is not a facility of
-    the directory) has no candidates: policy then leaves it to the region's coordinators."""
+    """referral.routing's ranking of the directory, accepting facilities only. A referral it cannot rank (its
+    origin is not a facility of the directory) has no candidates: policy then leaves it to the region's
+    coordinators."""
     try:
         async with tx.conn.begin_nested():
-            ranked = await routing.rank_candidates(tx, service_request=service_request, limit=limit)
+            return await routing.ranked_destinations(tx, service_request, limit)
     except (NotFound, Gone, UnprocessableEntity) as refused:
         log.info("no candidates for ServiceRequest/%s: %s", service_request.get("id"), refused)
         return []
-    return [candidate.organization for candidate in ranked]
 
 
 _ranker: CandidateRanker = directory_ranking
