@@ -109,6 +109,18 @@ def _check_inputs(rule: machine.EventRule, inputs: Inputs) -> None:
                                 (f"Parameters.parameter.where(name = '{missing[0]}')",))])
 
 
+async def locked_task(tx: Transaction, *, task_id: str) -> reads.Version:
+    """The current Task, read under the locks of its referral and then itself (until commit).
+
+    Every transition of a referral's Tasks takes the referral's lock first: two facilities accepting offers of one
+    emergency at once are serialised (the second finds its offer withdrawn) instead of each locking its own Task
+    and then waiting for the other's. Task.focus never changes (referral.hooks), so the first read finds it."""
+    found = await reads.read(tx.conn, resource_type="Task", resource_id=task_id)
+    focus = records.reference_of(fhirjson.loads(found.content).get("focus"))
+    await store.lock(tx, [f"Task/{task_id}", *([focus] if focus else [])])
+    return await reads.read(tx.conn, resource_type="Task", resource_id=task_id)
+
+
 async def fire(tx: Transaction, *, task_id: str, event: Event, actor: Actor | None, inputs: Inputs | None = None,
                now: datetime | None = None, replacement: dict | None = None) -> Fired:
     """Run ``event`` on referral Task ``task_id`` for ``actor`` (None: the engine itself).
@@ -121,8 +133,7 @@ async def fire(tx: Transaction, *, task_id: str, event: Event, actor: Actor | No
     inputs = inputs or Inputs()
     moment = now or store.now()
     reference = f"Task/{task_id}"
-    await store.lock(tx, [reference])
-    current = await reads.read(tx.conn, resource_type="Task", resource_id=task_id)
+    current = await locked_task(tx, task_id=task_id)
     task = fhirjson.loads(current.content)
     if not records.is_referral_task(task):
         raise UnprocessableEntity([Issue("business-rule", f"{reference} no es una tarea de referencia / is not a "

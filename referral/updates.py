@@ -17,16 +17,14 @@ from referral.inputs import Inputs
 
 
 async def current_task(tx: Transaction, *, task_id: str) -> dict:
-    """The stored Task (404/410 like a read), locked for the update that follows (a PATCH applies to it)."""
-    await store.lock(tx, [f"Task/{task_id}"])
+    """The stored Task (404/410 like a read), for the PATCH that applies to it (update_task locks and re-reads)."""
     return fhirjson.loads((await reads.read(tx.conn, resource_type="Task", resource_id=task_id)).content)
 
 
 async def update_task(tx: Transaction, *, task_id: str, data: Any, actor: Actor, if_match: int | None = None
                       ) -> store.WriteResult:
-    await store.lock(tx, [f"Task/{task_id}"])
     try:
-        current = await reads.read(tx.conn, resource_type="Task", resource_id=task_id)
+        current = await lifecycle.locked_task(tx, task_id=task_id)
     except FhirError:
         current = None
     stored = fhirjson.loads(current.content) if current is not None else None

@@ -256,3 +256,13 @@ def test_the_capability_statement_declares_the_lifecycle_operations(origin):
     statement = origin.get("/metadata").json()
     [task] = [r for r in statement["rest"][0]["resource"] if r["type"] == "Task"]
     assert {"accept", "reject", "respond", "acknowledge"} <= {o["name"] for o in task.get("operation", [])}
+
+
+def test_a_plain_update_cannot_move_a_referral_to_another_facility(origin, destination):
+    _sr, task_id = _send(origin)
+    task = destination.get(f"/Task/{task_id}").json()
+    moved = destination.put(f"/Task/{task_id}", content=fhirjson.dumps({**task, "owner": {
+        "reference": f.NATIONAL_HOSPITAL}}))
+    assert moved.status_code == 409 and moved.json()["issue"][0]["expression"] == ["Task.owner"]
+    noted = destination.put(f"/Task/{task_id}", content=fhirjson.dumps({**task, "note": [{"text": "Llamar antes"}]}))
+    assert noted.status_code == 200, noted.text

@@ -3,10 +3,12 @@ facilities at once: the first to accept takes it, the others are withdrawn."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
-from ece import store
-from ece.access import Forbidden
+from ece import search, store
+from ece.access import Actor, Forbidden, Role
 from ece.errors import Conflict
 from fhir_profiles import systems as s
 from referral import intake, lifecycle, policy
@@ -89,3 +91,32 @@ async def test_a_referral_with_several_destinations_is_offered_to_each(tx):
     for task_id in tasks:
         task = await _read(tx, f"Task/{task_id}")
         assert task["status"] == "requested" and len(task["meta"]["tag"]) in (1, 2)
+
+
+async def test_two_facilities_accepting_offers_of_one_referral_at_once_are_serialised(engine):
+    """Committed data (separate connections): one acceptance wins, the other answers 409, no deadlock."""
+    from ece.tx import unit_of_work
+
+    async with unit_of_work(engine) as tx:
+        await f.network(tx)
+        await store.update(tx, resource_type="Organization", resource_id="hospital-gracias", data={
+            "resourceType": "Organization", "id": "hospital-gracias", "name": "Hospital de Gracias"})
+        created = await store.create(tx, data=f.referral(performers=(f.DESTINATION, THIRD), priority="routine"))
+        tasks = await search.matching_ids(tx.conn, resource_type="Task", query=f"focus=ServiceRequest/{created.id}",
+                                          limit=5)
+    by_owner = {}
+    async with unit_of_work(engine) as tx:
+        for task_id in tasks:
+            by_owner[(await _read(tx, f"Task/{task_id}"))["owner"]["reference"]] = task_id
+    third = Actor(subject="dr.gracias", role=Role.CLINICIAN, facility=THIRD)
+
+    async def accept(task_id, actor):
+        async with unit_of_work(engine) as tx:
+            await lifecycle.fire(tx, task_id=task_id, event=Event.ACCEPT, actor=actor)
+
+    outcomes = await asyncio.gather(accept(by_owner[f.DESTINATION], f.DESTINATION_CLINICIAN),
+                                    accept(by_owner[THIRD], third), return_exceptions=True)
+    assert sorted(type(o).__name__ for o in outcomes) == ["Conflict", "NoneType"]
+    async with unit_of_work(engine) as tx:
+        statuses = sorted([(await _read(tx, f"Task/{t}"))["status"] for t in tasks])
+    assert statuses == ["accepted", "cancelled"]
