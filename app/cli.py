@@ -1,4 +1,4 @@
-"""The ``ece`` command: serve, migrate, load, db-url, worker, beat, run (the ``make run`` entry point) and token."""
+"""The ``ece`` command: serve, migrate, load, db-url, worker, beat, indicators, token and run (``make run``)."""
 
 from __future__ import annotations
 
@@ -96,6 +96,57 @@ def _install_profiles(url: str):
     return asyncio.run(main())
 
 
+indicators = typer.Typer(help="Indicadores de referencia (Measure, MeasureReport). / Referral indicators.",
+                          no_args_is_help=True)
+cli.add_typer(indicators, name="indicators")
+
+
+def _with_unit_of_work(url: str, work):
+    """Run ``work(tx)`` in one transaction on its own engine; answers its result."""
+    from app.db import make_async_engine
+    from ece.tx import unit_of_work
+
+    async def main():
+        engine = make_async_engine(url, pool_size=2)
+        try:
+            async with unit_of_work(engine) as tx:
+                return await work(tx)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(main())
+
+
+async def _install_referral_definitions(tx) -> int:
+    """The indicator Measures and the $route OperationDefinition; answers how many were written."""
+    from referral.indicators_measures import install_measures
+    from referral.routing_operation import install_route_operation
+
+    return await install_measures(tx) + int(await install_route_operation(tx))
+
+
+@indicators.command("install")
+def indicators_install() -> None:
+    """Escribe las Measure de los indicadores y la OperationDefinition de $route (solo si faltan o cambiaron). /
+    Write the indicator Measures and the $route OperationDefinition (only when missing or changed)."""
+    written = _with_unit_of_work(_database_url(), _install_referral_definitions)
+    typer.echo(f"Definiciones escritas / definitions written: {written}")
+
+
+@indicators.command("report")
+def indicators_report(month: str = typer.Option(..., help="Mes / month, AAAA-MM (YYYY-MM).")) -> None:
+    """Calcula y guarda los MeasureReport del mes por establecimiento, región y país; se puede repetir (actualiza).
+    / Compute and store the month's MeasureReports per facility, region and country; re-running updates them."""
+    from referral.indicators import store_monthly_reports
+
+    async def work(tx):
+        return await store_monthly_reports(tx, month=month)
+
+    results = _with_unit_of_work(_database_url(), work)
+    created = sum(1 for r in results if r.status == 201)
+    typer.echo(f"MeasureReport: {created} creados / created, {len(results) - created} actualizados / updated")
+
+
 @cli.command()
 def run() -> None:
     """Start everything for a demo or development: PostgreSQL (embedded by default), migrations, the national
@@ -106,6 +157,7 @@ def run() -> None:
     url = _database_url()  # also exports ECE_DATABASE_URL: the worker and beat use the same (embedded) server
     migrations.upgrade(url)
     _install_profiles(url)
+    _with_unit_of_work(url, _install_referral_definitions)
     background = _start_background_processes()
     try:
         _serve(settings.host, settings.port, settings.workers)
@@ -119,7 +171,7 @@ BACKGROUND_STOP_SECONDS = 15
 def _start_background_processes() -> list[subprocess.Popen]:
     """``ece worker`` and ``ece beat`` as child processes (real processes, not eager mode)."""
     started = []
-    for command in (["worker", "--concurrency", "2"], ["beat"]):
+    for command in (["worker"], ["beat"]):
         started.append(subprocess.Popen([sys.executable, "-m", "app", *command]))
     typer.echo("Trabajador y planificador de Celery iniciados / Celery worker and beat started")
     return started
@@ -182,19 +234,95 @@ def load(paths: list[Path] = typer.Argument(..., exists=True, dir_okay=False, re
         raise typer.Exit(code=1)
 
 
+@cli.command("seed")
+def seed_command(
+        patients: int = typer.Option(300, min=0, help="Pacientes / patients (about 50 resources each)."),
+        seed: int = typer.Option(2026, help="Semilla: la misma da los mismos datos / same seed, same data."),
+        facilities: int = typer.Option(None, min=1, help="Establecimientos / facilities (default 200)."),
+        database_url: str = typer.Option(None, help="Base de datos / database (default: ECE_DATABASE_URL)."),
+        workers: int = typer.Option(None, min=0, help="Procesos generadores / generator processes "
+                                    "(default: one per CPU; 0 generates in this process).")) -> None:
+    """Escribe una red de salud hondureña sintética (establecimientos, profesionales, pacientes y sus
+    expedientes) por la vía de escritura del almacén; se puede repetir. / Write a synthetic Honduran health
+    network through the store's write path; safe to re-run."""
+    report = _seed(database_url or _database_url(), patients=patients, seed=seed, facilities=facilities,
+                   workers=workers)
+    summary = report.summary
+    typer.echo(f"Recursos / resources: {report.resources:,} en / in {report.seconds:.1f} s = "
+               f"{report.per_second:,.0f}/s")
+    typer.echo(f"Creados / created: {summary.created}, actualizados / updated: {summary.updated}, "
+               f"sin cambios / unchanged: {summary.unchanged}, rechazados / refused: {summary.refused}")
+    for example in summary.examples:
+        typer.echo(f"  - {example}")
+    if summary.refused:
+        raise typer.Exit(code=1)
+
+
+def _seed(url: str, *, patients: int, seed: int, facilities: int | None, workers: int | None):
+    import os
+
+    from tqdm import tqdm
+
+    from app.db import make_async_engine
+    from ece import limits
+    from fhir_profiles.enforcement import install_validator
+    from synthetic import network
+    from synthetic.writer import seed_network
+
+    settings = get_settings()
+    limits.configure(max_json_depth=settings.max_json_depth)
+    install_validator(settings.enforced_profile_types)  # the same national profiles as the API and `ece load`
+    net = network.build(seed, facilities or network.DEFAULT_FACILITIES)
+    processes = (os.cpu_count() or 1) if workers is None else workers
+
+    async def main():
+        engine = make_async_engine(url, pool_size=3)
+        try:
+            with tqdm(total=patients, unit="pac", desc="Sembrando / seeding", file=sys.stderr) as bar:
+                written = [0]
+
+                def progress(done_patients: int, resources: int) -> None:
+                    written[0] += resources
+                    bar.set_postfix_str(f"{written[0]:,} recursos / resources", refresh=False)
+                    bar.update(done_patients)
+
+                return await seed_network(engine, net=net, patients=patients, workers=processes,
+                                          progress=progress)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(main())
+
+
+DEFAULT_WORKER_THREADS = 8
+
+
 @cli.command()
-def worker(concurrency: int = typer.Option(None, min=1, help="Procesos hijos / child processes "
-                                           "(por defecto, uno por CPU / default: one per CPU)."),
-           loglevel: str = typer.Option("info", help="Nivel de registro / log level.")) -> None:
-    """Procesa las tareas en segundo plano (cola "ece"). / Run the background task worker ("ece" queue).
+def worker(concurrency: int = typer.Option(None, min=1, help="Hilos o procesos / threads or processes (por "
+                                           "defecto / default: 8 threads, or one process per CPU)."),
+           loglevel: str = typer.Option("info", help="Nivel de registro / log level."),
+           name: str = typer.Option(None, help="Nombre del nodo (por defecto ECE_TASK_QUEUE@host); dos trabajadores "
+                                    "en una máquina necesitan nombres distintos / node name (default "
+                                    "ECE_TASK_QUEUE@host); two workers on one machine need different names."),
+           pool: str = typer.Option("threads", help="threads (por defecto / default) o / or prefork.")) -> None:
+    """Procesa las tareas en segundo plano (cola ECE_TASK_QUEUE, "ece"). / Run the background task worker.
 
     Broker: ECE_BROKER_URL, or PostgreSQL itself (kombu's SQLAlchemy transport) when it is empty."""
     from app.celery_app import celery
 
-    # No mingle or gossip: workers need not synchronise revoked-task lists, and mingle adds a second to start-up.
-    argv = ["worker", f"--loglevel={loglevel}", "--without-mingle", "--without-gossip"]
-    if concurrency:
-        argv.append(f"--concurrency={concurrency}")
+    if pool not in ("threads", "prefork"):
+        typer.echo("--pool: threads o / or prefork", err=True)
+        raise typer.Exit(code=2)
+    # Named after the queue: Celery's default (celery@host) collides with any other deployment on the same broker
+    # and host. No mingle or gossip: nothing to synchronise, and mingle adds a second to start-up.
+    # Threads by default: deliveries mostly wait on PostgreSQL, SMTP and HTTP, and a threads pool measured 6 CPU ms
+    # per delivery against 10 with prefork, whose parent hands every message to a child through a pipe
+    # (bench/notifications.py).
+    node = name or get_settings().task_queue
+    argv = ["worker", f"--loglevel={loglevel}", f"--hostname={node}@%h", "--without-mingle", "--without-gossip",
+            f"--pool={pool}"]
+    if concurrency or pool == "threads":
+        argv.append(f"--concurrency={concurrency or DEFAULT_WORKER_THREADS}")
     celery.worker_main(argv)
 
 

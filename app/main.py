@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.db import make_async_engine, resolve_database_url
-from app.referrals import install_referral_engine
+from app.referrals import install_referral_engine, with_referral_operations
 from app.security import access_config, check_production, install_security
 from app.settings import Settings, get_settings
 from ece import audit, fhirjson, limits
@@ -28,7 +28,9 @@ from ece.notifications.api import router as notifications_router
 from ece.references import configure_local_bases
 from fhir_profiles.api import router as profiles_router
 from fhir_profiles.enforcement import install_validator, operations_declared, supported_profiles
+from referral.api import router as referral_router
 from referral.api_routing import router as referral_routing_router
+from referral.routing_operation import OPERATIONS as REFERRAL_ROUTING_OPERATIONS
 
 log = logging.getLogger(__name__)
 FHIR_JSON = "application/fhir+json"
@@ -115,7 +117,8 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     # /fhir/{type}/{id} would take ValueSet/$expand.
     install_validator(settings.enforced_profile_types)
     install_referral_engine(settings)
-    declare_profiles(supported_profiles(), operations_declared())
+    declare_profiles(supported_profiles(), with_referral_operations(operations_declared()))
+    declare_profiles({}, REFERRAL_ROUTING_OPERATIONS)
     app.state.login_attempts_per_minute = settings.login_attempts_per_minute
     app.state.login_token_minutes = settings.login_token_minutes
     app.include_router(access_router)  # before /fhir/{type}/{id}/{type}, which would take $access-log
@@ -127,6 +130,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     app.include_router(notifications_router)  # before /fhir/{type}/{id}... would take Communication/{id}/$resend
     app.include_router(profiles_router)
     app.include_router(referral_routing_router)
+    app.include_router(referral_router)  # before the generic router, whose /fhir/{type}/{id} would take its paths
     app.include_router(fhir_router)
     _install_error_handlers(app)
     app.state.access = access_config(settings)
