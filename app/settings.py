@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     # Login endpoint: attempts per client address per minute; token lifetime of a login, in minutes.
     login_attempts_per_minute: int = Field(default=10, gt=0)
     login_token_minutes: int = Field(default=60, gt=0, le=24 * 60)
+    # Audits of reads commit durably too (waiting for the WAL flush); off: a PostgreSQL crash may lose the read
+    # audits of its last fraction of a second. Writes and their audits are always durable.
+    audit_durable_reads: bool = False
     # Browser origins allowed by CORS (comma-separated; empty: none).
     cors_origins: str = ""
 
