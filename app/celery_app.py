@@ -118,7 +118,8 @@ def _delivery_runtime() -> Runtime:
 
     # Asynchronous commit: every delivery is safe to redo (make_async_engine), and waiting for the WAL flush
     # was a third of an inbox delivery's time (bench/notifications.py).
-    return Runtime(engine=make_async_engine(resolve_database_url(settings), pool_size=2, synchronous_commit=False),
+    # One connection per delivering thread or process (and one spare): a delivery holds one at a time.
+    return Runtime(engine=make_async_engine(resolve_database_url(settings), pool_size=1, synchronous_commit=False),
                    http=httpx.AsyncClient(timeout=settings.notify_timeout_seconds))
 
 

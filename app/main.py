@@ -156,7 +156,7 @@ async def _audit_unauthenticated(scope: Scope, error: Unauthenticated) -> None:
     client = scope.get("client")
     anonymous = Actor(subject="(sin autenticar / unauthenticated)", role=Role.SYSTEM)
     event = audit.Event(audit.Access(anonymous, None, client[0] if client else None),
-                        scope.get("method", "").lower() or "operation", outcome="4",
+                        "operation", outcome="4",
                         description=f"{error.reason} ({scope.get('method')} {scope.get('path')})")
     await audit.record_now(scope["app"].state.engine, event)
 

@@ -93,17 +93,23 @@ async def rank_candidates(tx: Transaction, *, service_request: dict, limit: int 
     origin = known.get(origin_ref)
     by_facility = _best_service_per_facility([s for s in offering if s.facility in known
                                               and known[s.facility].active])
-    if not by_facility:
-        return []
     accepting = [f for f, s in by_facility.items() if s.accepting]
     simplest = min(known[f].complexity for f in accepting or by_facility)
+    emergency = wanted.priority in EMERGENCY_PRIORITIES
+    unloaded = sorted((_score(known[ref], service, origin, simplest=simplest, load=0, emergency=emergency)
+                       for ref, service in by_facility.items()), key=lambda c: (-c.score, c.organization))
+    # Load costs at most MAX_LOAD_PENALTY_POINTS: a candidate scoring less than the limit-th best minus that
+    # cannot reach the top ``limit``, so its load is never counted (one count query per candidate saved).
+    if not unloaded or limit <= 0:
+        return []
+    bar = unloaded[min(limit, len(unloaded)) - 1].score - MAX_LOAD_PENALTY_POINTS
     candidates = []
-    for reference, service in by_facility.items():
-        load = await directory.open_referrals(tx, organization=reference)
-        candidates.append(_score(known[reference], service, origin, simplest=simplest, load=load,
-                                 emergency=wanted.priority in EMERGENCY_PRIORITIES))
+    for first in (c for c in unloaded if c.score >= bar):
+        load = await directory.open_referrals(tx, organization=first.organization)
+        candidates.append(_score(known[first.organization], by_facility[first.organization], origin,
+                                 simplest=simplest, load=load, emergency=emergency))
     candidates.sort(key=lambda c: (-c.score, c.organization))
-    return candidates[:max(limit, 0)]
+    return candidates[:limit]
 
 
 def _best_service_per_facility(services: list[Service]) -> dict[str, Service]:

@@ -12,7 +12,9 @@ Row visibility (``visibility_sql``) is a condition on a ``resource`` row, put in
 answers rows (search, ``_include``, chains, ``_has``, history, totals) so a count can never reveal
 what a read would refuse. A resource is patient data when its type belongs to the Patient compartment
 (R4 compartmentdefinition-patient.html) or is a Task (Task.for, which the compartment omits); it is
-visible when it links (through the compartment's parameters) to a patient the actor may see.
+visible when it links (through the compartment's parameters) to a patient the actor may see. Two more ways
+in: a Provenance is visible with any resource it is about (the referral trail targets the Task), and a
+Communication is visible to the recipients it names (notices; a region's coordinators by the region's tag).
 
 A clinician's patients: those with an Encounter whose serviceProvider is their facility, a Task whose
 requester or owner is their facility, or whose managingOrganization is their facility; minus those whose
@@ -34,6 +36,9 @@ REGION_SYSTEM = "https://fhir.salud.gob.hn/CodeSystem/region-sanitaria"
 DIRECTORY_TYPES = frozenset({"Organization", "Location", "Practitioner", "PractitionerRole", "HealthcareService",
                              "Endpoint"})
 REFERRAL_TYPES = frozenset({"Task", "ServiceRequest"})
+# Beyond the referrals: the patients they are for (minimum data), the trail of their transitions (Provenance)
+# and the notices about them (Communication), each row limited to the coordinator's region.
+COORDINATOR_READABLE = frozenset({"Patient", "Provenance", "Communication"})
 PATIENT_WRITABLE_TYPES = frozenset({"Consent", "Basic"})
 MINIMUM_PATIENT_ELEMENTS = ["identifier", "name", "gender", "birthDate", "managingOrganization", "address"]
 # Task is outside the R4 Patient compartment; its ``patient`` parameter (Task.for) links it to one.
@@ -75,7 +80,7 @@ def may(actor: Actor, resource_type: str, interaction: str) -> bool:
     if actor.role is Role.COORDINATOR:
         if writing:
             return resource_type in REFERRAL_TYPES
-        return not is_patient_data(resource_type) or resource_type in REFERRAL_TYPES | {"Patient"}
+        return not is_patient_data(resource_type) or resource_type in REFERRAL_TYPES | COORDINATOR_READABLE
     return True  # clinician: rows are limited by visibility
 
 
@@ -90,13 +95,19 @@ def unrestricted(actor: Actor) -> bool:
 
 def visibility_sql(actor: Actor, bind: Binder, alias: str) -> str:
     """The condition under which the ``resource`` row ``alias`` is visible to ``actor``."""
-    types = f"{alias}.resource_type"
-    linked_types = sorted(patient_links())
-    not_patient_data = f"NOT ({types} = ANY(CAST({bind(linked_types)} AS text[])))"
+    not_patient_data = f"NOT ({alias}.resource_type = ANY(CAST({bind(sorted(patient_links()))} AS text[])))"
     if actor.role is Role.ADMIN:
         return not_patient_data
     if actor.role is Role.SYSTEM:
         return "TRUE"
+    base = _row_visibility(actor, bind, alias)
+    return f"({base} OR {_trail_of_visible(actor, bind, alias)} OR {_addressed_to(actor, bind, alias)})"
+
+
+def _row_visibility(actor: Actor, bind: Binder, alias: str) -> str:
+    """Visibility of a row by its own links: a patient's data, a referral of the region, or no patient data."""
+    types = f"{alias}.resource_type"
+    not_patient_data = f"NOT ({types} = ANY(CAST({bind(sorted(patient_links()))} AS text[])))"
     if actor.role is Role.COORDINATOR:
         region = actor.region or ""
         tagged = _region_tagged(bind, alias, region)
@@ -107,6 +118,30 @@ def visibility_sql(actor: Actor, bind: Binder, alias: str) -> str:
                 f"OR ({types} = 'Patient' AND {routed}))")
     patients = allowed_patients_sql(actor, bind)
     return f"({not_patient_data} OR {linked_to(bind, alias, patients)})"
+
+
+def _trail_of_visible(actor: Actor, bind: Binder, alias: str) -> str:
+    """A Provenance is visible with what it is about: the referral engine records each transition as a
+    Provenance whose targets are the Task and the ServiceRequest, not the patient (R4 provenance.html)."""
+    return (f"({alias}.resource_type = 'Provenance' AND EXISTS (SELECT 1 FROM search_reference pv JOIN resource "
+            f"pt ON pt.resource_type = pv.target_type AND pt.id = pv.target_id AND NOT pt.deleted "
+            f"WHERE pv.resource_type = 'Provenance' AND pv.resource_id = {alias}.id AND pv.param = 'target' "
+            f"AND pt.resource_type <> 'Provenance' AND {_row_visibility(actor, bind, 'pt')}))")
+
+
+def _addressed_to(actor: Actor, bind: Binder, alias: str) -> str:
+    """A Communication reaches its recipients (R4 communication.html#Communication.recipient): the facility,
+    practitioner role or patient it names, and a region's coordinators when it carries the region's tag."""
+    if actor.role is Role.COORDINATOR:
+        return f"({alias}.resource_type = 'Communication' AND {_region_tagged(bind, alias, actor.region or '')})"
+    names = [r for r in (actor.facility, actor.practitioner_role, actor.patient) if r]
+    if not names:
+        return "FALSE"
+    targets = [r.split("/", 1) for r in names]
+    return (f"({alias}.resource_type = 'Communication' AND EXISTS (SELECT 1 FROM search_reference cr WHERE "
+            f"cr.resource_type = 'Communication' AND cr.resource_id = {alias}.id AND cr.param = 'recipient' AND "
+            f"(cr.target_type, cr.target_id) IN (SELECT * FROM unnest(CAST({bind([t for t, _i in targets])} AS "
+            f"text[]), CAST({bind([i for _t, i in targets])} AS text[])))))")
 
 
 def linked_to(bind: Binder, alias: str, patients: str) -> str:

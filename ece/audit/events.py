@@ -13,8 +13,10 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-from ece.access.actor import Actor, Role
+if TYPE_CHECKING:  # ece.access records through this package; importing it here would be circular
+    from ece.access.actor import Actor
 
 ACT_REASON = "http://terminology.hl7.org/CodeSystem/v3-ActReason"
 ENTITY_TYPE = "http://terminology.hl7.org/CodeSystem/audit-entity-type"
@@ -23,6 +25,9 @@ SOURCE_TYPE = "http://terminology.hl7.org/CodeSystem/security-source-type"
 EVENT_TYPE = "http://terminology.hl7.org/CodeSystem/audit-event-type"
 INTERACTION = "http://hl7.org/fhir/restful-interaction"
 DICOM = "http://dicom.nema.org/resources/ontology/DCM"
+OPERATION = "https://fhir.salud.gob.hn/CodeSystem/operacion-ece"
+RESTFUL = frozenset({"read", "vread", "update", "patch", "delete", "history", "create", "search", "transaction",
+                     "batch", "operation"})
 ACTION = {"create": "C", "read": "R", "vread": "R", "history": "R", "search": "E", "update": "U", "patch": "U",
           "delete": "D", "transaction": "E", "batch": "E", "operation": "E", "login": "E", "break-glass": "E"}
 # A reference to a patient anywhere in a resource's JSON (relative or absolute); FHIR ids are [A-Za-z0-9.-]{1,64}.
@@ -39,8 +44,8 @@ class Access:
 
     @property
     def purpose(self) -> str:
-        return {Role.SYSTEM: "HOPERAT", Role.PATIENT: "PATRQT", Role.COORDINATOR: "HOPERAT",
-                Role.ADMIN: "HOPERAT"}.get(self.actor.role, "TREAT")
+        return {"system": "HOPERAT", "patient": "PATRQT", "coordinator": "HOPERAT",
+                "admin": "HOPERAT"}.get(self.actor.role.value, "TREAT")
 
 
 @dataclass
@@ -85,10 +90,12 @@ def to_resource(event: Event, seq: int) -> dict:
     if event.interaction == "login":
         kind = {"system": DICOM, "code": "110114", "display": "User Authentication"}
         subtype = [{"system": DICOM, "code": "110122", "display": "Login"}]
-    else:
+    elif event.interaction in RESTFUL:
         kind = {"system": EVENT_TYPE, "code": "rest", "display": "RESTful Operation"}
-        subtype = [{"system": INTERACTION, "code": event.interaction if event.interaction in ACTION else
-                    "operation"}]
+        subtype = [{"system": INTERACTION, "code": event.interaction}]
+    else:  # an operation of this server ($break-glass): restful "operation", then the operation's name
+        kind = {"system": EVENT_TYPE, "code": "rest", "display": "RESTful Operation"}
+        subtype = [{"system": INTERACTION, "code": "operation"}, {"system": OPERATION, "code": event.interaction}]
     resource: dict = {
         "resourceType": "AuditEvent", "id": str(seq), "type": kind, "subtype": subtype,
         "action": ACTION.get(event.interaction, "E"), "recorded": event.recorded.isoformat(timespec="milliseconds"),

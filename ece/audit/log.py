@@ -12,12 +12,19 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 ACCESS_LOG_LIMIT = 500
-_VERBS = {"read": ("consultó", "read"), "vread": ("consultó una versión anterior de", "read an earlier version of"),
-          "history": ("consultó el historial de", "read the history of"), "search": ("buscó en", "searched"),
-          "create": ("agregó datos a", "added to"), "update": ("modificó", "changed"), "patch": ("modificó", "changed"),
-          "delete": ("eliminó datos de", "deleted from"), "transaction": ("registró cambios en", "recorded changes in"),
-          "batch": ("registró cambios en", "recorded changes in"),
-          "break-glass": ("abrió por emergencia", "opened in an emergency")}
+_PHRASES = {
+    "read": ("consultó su expediente", "read your record"),
+    "vread": ("consultó una versión anterior de su expediente", "read an earlier version of your record"),
+    "history": ("consultó el historial de su expediente", "read the history of your record"),
+    "search": ("buscó en su expediente", "searched your record"),
+    "create": ("agregó datos a su expediente", "added to your record"),
+    "update": ("modificó su expediente", "changed your record"), "patch": ("modificó su expediente",
+                                                                           "changed your record"),
+    "delete": ("eliminó datos de su expediente", "deleted from your record"),
+    "transaction": ("registró cambios en su expediente", "recorded changes in your record"),
+    "batch": ("registró cambios en su expediente", "recorded changes in your record"),
+    "break-glass": ("abrió su expediente por emergencia", "opened your record in an emergency"),
+}
 _ROLES = {"clinician": "personal clínico", "coordinator": "coordinación de referencias", "patient": "usted",
           "admin": "administración", "system": "sistema"}
 
@@ -46,16 +53,15 @@ def _narrative(event: dict, names: dict[str, str]) -> str:
     facility = next((a["who"]["reference"] for a in event["agent"] if not a.get("requestor")), None)
     place = f", de {names.get(facility.partition('/')[2]) or facility}" if facility else ""
     when = datetime.fromisoformat(event["recorded"])
-    interaction = event["subtype"][0]["code"] if event["type"]["code"] == "rest" else "operation"
-    emergency = any(e.get("name", "").startswith("acceso de emergencia") for e in event.get("entity", []))
-    if emergency:
-        interaction = "break-glass"
-    verb_es, verb_en = _VERBS.get(interaction, ("accedió a", "accessed"))
-    refused = event["outcome"] != "0"
-    es = (f"El {when:%d/%m/%Y} a las {when:%H:%M} (UTC), {who}{place} "
-          f"{'intentó acceder a' if refused else verb_es} su expediente{' y se le negó el acceso' if refused else ''}.")
-    en = f"On {when:%Y-%m-%d} at {when:%H:%M} UTC, {who}{place} {'was refused access to' if refused else verb_en} " \
-         "your record."
+    interaction = event["subtype"][-1]["code"] if event["type"]["code"] == "rest" else "operation"
+    phrase_es, phrase_en = _PHRASES.get(interaction, ("accedió a su expediente", "accessed your record"))
+    if event["outcome"] != "0":
+        phrase_es = "intentó acceder a su expediente y se le negó el acceso"
+        phrase_en = "was refused access to your record"
+    elif event["purposeOfEvent"][0]["coding"][0]["code"] == "ETREAT" and interaction != "break-glass":
+        phrase_es, phrase_en = f"{phrase_es} (acceso de emergencia)", f"{phrase_en} (emergency access)"
+    es = f"El {when:%d/%m/%Y} a las {when:%H:%M} (UTC), {who}{place} {phrase_es}."
+    en = f"On {when:%Y-%m-%d} at {when:%H:%M} UTC, {who}{place} {phrase_en}."
     for entity in event.get("entity", []):
         for detail in entity.get("detail", []):
             if detail.get("type") == "motivo":

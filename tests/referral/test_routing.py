@@ -188,3 +188,24 @@ async def test_the_route_operation_definition_installs_once(tx):
     stored = fhirjson.loads((await reads.read(tx.conn, resource_type="OperationDefinition",
                                               resource_id="ServiceRequest-route")).content)
     assert stored["code"] == "route" and stored["instance"] is True
+
+
+async def test_load_is_counted_only_for_candidates_that_can_still_reach_the_top(tx, monkeypatch):
+    requester = await origin(tx)
+    await facility(tx, "hg-cerca", kind="HG", region="08", at=north(5))  # best before load
+    await facility(tx, "hg-medio", kind="HG", region="08", at=north(100))  # 9.5 points behind: within reach
+    await facility(tx, "hg-lejos", kind="HG", region="08", at=north(300))  # 29.5 behind: out of reach
+    for n in range(40):  # the full load penalty (20 points) on the nearest one
+        await put(tx, {"resourceType": "Task", "id": f"carga-{n}", "status": "requested", "intent": "order",
+                       "owner": {"reference": "Organization/hg-cerca"}})
+    counted = []
+    real = routing.directory.open_referrals
+
+    async def counting(tx, *, organization):
+        counted.append(organization)
+        return await real(tx, organization=organization)
+
+    monkeypatch.setattr(routing.directory, "open_referrals", counting)
+    [best] = await routing.rank_candidates(tx, service_request=service_request(requester=requester), limit=1)
+    assert best.organization == "Organization/hg-medio"
+    assert sorted(counted) == ["Organization/hg-cerca", "Organization/hg-medio"]

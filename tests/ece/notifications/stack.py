@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import psutil
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, die_with_parent
 
 READY_SECONDS = 60
 
@@ -36,7 +36,8 @@ class Stack:
         path = self.logs / f"{name}-{self.starts}.log"
         log = open(path, "w")  # noqa: SIM115 - the child process owns it until it exits
         self.processes[name] = subprocess.Popen([sys.executable, "-m", "app", *command], cwd=ROOT, env=self.env,
-                                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+                                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                                                preexec_fn=die_with_parent)
         self.log_paths[name] = path
 
     def wait_until_ready(self) -> None:

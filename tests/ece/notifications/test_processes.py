@@ -190,7 +190,9 @@ async def test_refused_email_is_retried_then_failed_then_resent_through_the_api(
         ids = await notify(tx, [notice(recipient=org, about="Task/rechazo-1")])
     (email_row,) = (await _channels(stack_engine, ids))["email"]
     await _wait_for_status(stack_engine, [email_row], "failed")
-    async with httpx.AsyncClient(base_url=stack.base, timeout=10, headers=auth_headers("admin")) as client:
+    # The facility the notice was for sees it failed (Communication.recipient) and may send it again.
+    recipient_staff = auth_headers("clinician", facility="Organization/rechazo-1")
+    async with httpx.AsyncClient(base_url=stack.base, timeout=10, headers=recipient_staff) as client:
         record = (await client.get(f"/Communication/{email_row}")).json()
         assert record["status"] == "not-done"
         assert "550" in record["statusReason"]["text"]
