@@ -93,6 +93,8 @@ async def rank_candidates(tx: Transaction, *, service_request: dict, limit: int 
     origin = known.get(origin_ref)
     by_facility = _best_service_per_facility([s for s in offering if s.facility in known
                                               and known[s.facility].active])
+    if not by_facility:
+        return []
     accepting = [f for f, s in by_facility.items() if s.accepting]
     simplest = min(known[f].complexity for f in accepting or by_facility)
     emergency = wanted.priority in EMERGENCY_PRIORITIES
