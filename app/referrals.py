@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from app.settings import Settings
 from ece import indexing, store
-from referral import hooks, intake, policy, routing, search_parameters
+from fhir_profiles import systems
+from referral import hooks, policy, search_parameters
+from referral.machine import Event
 
 
 def policy_from(settings: Settings) -> policy.Policy:
@@ -29,4 +31,10 @@ def install_referral_engine(settings: Settings) -> None:
     indexing.register_search_parameters(search_parameters.PARAMETERS)
     store.on_write(hooks.on_flushed)
     policy.configure(policy_from(settings))
-    intake.use_ranker(routing.ranked_destinations)
+
+
+def with_referral_operations(operations: dict[str, list[dict]]) -> dict[str, list[dict]]:
+    """The CapabilityStatement's operations plus the referral lifecycle's, one per event, on Task."""
+    lifecycle = [{"name": str(event), "definition": systems.canonical("OperationDefinition", f"Task-{event}")}
+                 for event in Event]
+    return {**operations, "Task": [*operations.get("Task", []), *lifecycle]}

@@ -162,12 +162,15 @@ class WritePlan:
                            version.deleted)
 
     def put(self, *, data: dict, resource_type: str, resource_id: str, current: tuple[int, bool] | None,
-            method: str, moment: datetime) -> WriteResult:
+            method: str, moment: datetime, index: IndexRows | None = None) -> WriteResult:
+        """Plan a new version of ``data``. ``index`` is ``extract(resource_type, data)`` when the caller
+        computed it already (bulk loads extract in worker processes, beside validation)."""
         version_id = current[0] + 1 if current else 1
         content = stamp(data, resource_id, version_id, moment)
         # Indexed parameters never read id or meta, so the client's parsed data serves for extraction.
+        rows = extract(resource_type, data) if index is None else index
         result = self.add(_Version(resource_type, resource_id, version_id, moment, method, False, content,
-                                   extract(resource_type, data), current is not None))
+                                   rows, current is not None))
         if current is not None and current[1]:  # re-creating a deleted resource is a create
             return WriteResult(result.resource_type, result.id, result.version_id, result.last_updated, 201,
                                result.content)

@@ -1,0 +1,14 @@
+"""A synthetic Honduran health network: the demo data of ``make run``, the data of the tests and benchmarks.
+
+``ece seed --patients N --seed S [--facilities F]`` writes, through the store's write path and validated
+against the national profiles, facilities of every level with their buildings, services and professionals
+(``synthetic.network``), and patients with their clinical records (``synthetic.patients``,
+``synthetic.clinical``, ``synthetic.records``), about 50 resources each. Everything is drawn from seeded
+streams (``synthetic.ids``): the same seed gives byte-identical resources, ids included, and patient ``i``
+is the same whatever the size of the data set, so a larger set extends a smaller one.
+
+No real person is described: names are drawn independently, DNIs only follow the RNP layout.
+"""
+
+# Benchmark sizes (patients); a size includes the smaller ones: the 8k set is the 1k set plus 7,000 patients.
+BENCH_SIZES = (1_000, 8_000, 64_000)
