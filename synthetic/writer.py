@@ -18,7 +18,9 @@ import multiprocessing
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from itertools import chain
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -149,38 +151,41 @@ class _Pipeline:
         self.writing = set()
 
 
-async def seed_network(engine: AsyncEngine, *, net: network.Network, patients: int, workers: int,
-                       progress: Callable[[int, int], None] = lambda p, r: None, start: int = 0) -> SeedReport:
-    """Write the network and patients ``start``..``start + patients - 1``; ``workers`` = 0 generates here.
+@contextmanager
+def generation(net: network.Network, *, patients: int, workers: int, start: int = 0) -> Iterator[Iterator[Chunk]]:
+    """The chunks to write, in order: the network's, then those of patients ``start``..``start + patients - 1``.
 
-    The network and the first chunk are validated here first, which builds the validating models of every
-    resource type; the worker processes forked afterwards inherit them warm (building them costs seconds
-    per process), and inherit no database connection, none being open yet."""
-    report = SeedReport(LoadSummary())
-    began = time.perf_counter()
-    pipeline = _Pipeline(engine, report, progress)
+    The network and the first patients are validated here, which builds the validating models of every resource
+    type; then, with ``workers`` > 0, the worker processes are forked, inheriting those models warm (building
+    them costs seconds per process). Enter this before starting threads, an event loop or database connections:
+    a process forked while another thread holds a lock inherits the lock held forever."""
     valid, refused = validated(net.resources)
-    first_chunks = [Chunk(0, valid[i:i + NETWORK_BATCH], refused if i == 0 else [])
-                    for i in range(0, len(valid), NETWORK_BATCH)]
+    first = [Chunk(0, valid[i:i + NETWORK_BATCH], refused if i == 0 else [])
+             for i in range(0, len(valid), NETWORK_BATCH)]
     spans = _spans(start, start + patients)
     opening = next(spans, None)
     if opening is not None:
-        first_chunks.append(generate_chunk(net, *opening))
-    pool = multiprocessing.get_context("fork").Pool(workers, _init_worker, (net.seed, net.size)) \
-        if workers > 0 and patients > PATIENTS_PER_CHUNK else None
+        first.append(generate_chunk(net, *opening))
+    if workers <= 0 or patients <= PATIENTS_PER_CHUNK:
+        yield chain(first, (generate_chunk(net, *span) for span in spans))
+        return
+    pool = multiprocessing.get_context("fork").Pool(workers, _init_worker, (net.seed, net.size))
     try:
-        for chunk in first_chunks:
-            await pipeline.add(chunk)
-        if pool is None:
-            for first, stop in spans:
-                await pipeline.add(generate_chunk(net, first, stop))
-        else:
-            chunks = pool.imap(_generate, spans)
-            while (chunk := await asyncio.to_thread(next, chunks, None)) is not None:
-                await pipeline.add(chunk)
-        await pipeline.drain()
+        yield chain(first, pool.imap(_generate, spans))
     finally:
-        if pool is not None:
-            pool.terminate()
+        pool.terminate()
+        pool.join()
+
+
+async def seed_network(engine: AsyncEngine, chunks: Iterator[Chunk],
+                       progress: Callable[[int, int], None] = lambda p, r: None) -> SeedReport:
+    """Write ``chunks`` (from ``generation``) through the store; the next chunk is awaited in a thread, so
+    the writes in flight make progress meanwhile."""
+    report = SeedReport(LoadSummary())
+    began = time.perf_counter()
+    pipeline = _Pipeline(engine, report, progress)
+    while (chunk := await asyncio.to_thread(next, chunks, None)) is not None:
+        await pipeline.add(chunk)
+    await pipeline.drain()
     report.seconds = time.perf_counter() - began
     return report
