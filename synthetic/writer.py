@@ -14,7 +14,9 @@ order, so the writes come in the same order however many workers there are.
 from __future__ import annotations
 
 import asyncio
+import gc
 import multiprocessing
+import signal
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -65,6 +67,9 @@ _worker_network: network.Network | None = None
 
 def _init_worker(seed: int, facilities: int) -> None:
     global _worker_network
+    # The parent's SIGTERM handler (app.cli: a clean exit) would let a worker blocked on the task queue outlive
+    # Pool.terminate(); the default action ends it at once.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     _worker_network = network.build(seed, facilities)
 
 
@@ -166,15 +171,23 @@ def generation(net: network.Network, *, patients: int, workers: int, start: int 
     opening = next(spans, None)
     if opening is not None:
         first.append(generate_chunk(net, *opening))
-    if workers <= 0 or patients <= PATIENTS_PER_CHUNK:
-        yield chain(first, (generate_chunk(net, *span) for span in spans))
-        return
-    pool = multiprocessing.get_context("fork").Pool(workers, _init_worker, (net.seed, net.size))
+    # The warm heap (models, terminology) is long-lived: out of the collector's sight, full collections stop
+    # walking it on every batch (this process allocates millions of index-row tuples), and forked workers stop
+    # copying its pages to update GC headers.
+    gc.freeze()
     try:
-        yield chain(first, pool.imap(_generate, spans))
+        if workers <= 0 or patients <= PATIENTS_PER_CHUNK:
+            yield chain(first, (generate_chunk(net, *span) for span in spans))
+            return
+        pool = multiprocessing.get_context("fork").Pool(workers, _init_worker, (net.seed, net.size))
+        try:
+            yield chain(first, pool.imap(_generate, spans))
+            pool.close()  # every chunk was taken: the workers exit on their own
+        finally:
+            pool.terminate()
+            pool.join()
     finally:
-        pool.terminate()
-        pool.join()
+        gc.unfreeze()
 
 
 async def seed_network(engine: AsyncEngine, chunks: Iterator[Chunk],
