@@ -1,4 +1,4 @@
-"""The ``ece`` command: serve, migrate, load, db-url, worker, beat, run (the ``make run`` entry point) and token."""
+"""The ``ece`` command: serve, migrate, load, db-url, worker, beat, indicators, token and run (``make run``)."""
 
 from __future__ import annotations
 
@@ -96,6 +96,57 @@ def _install_profiles(url: str):
     return asyncio.run(main())
 
 
+indicators = typer.Typer(help="Indicadores de referencia (Measure, MeasureReport). / Referral indicators.",
+                          no_args_is_help=True)
+cli.add_typer(indicators, name="indicators")
+
+
+def _with_unit_of_work(url: str, work):
+    """Run ``work(tx)`` in one transaction on its own engine; answers its result."""
+    from app.db import make_async_engine
+    from ece.tx import unit_of_work
+
+    async def main():
+        engine = make_async_engine(url, pool_size=2)
+        try:
+            async with unit_of_work(engine) as tx:
+                return await work(tx)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(main())
+
+
+async def _install_referral_definitions(tx) -> int:
+    """The indicator Measures and the $route OperationDefinition; answers how many were written."""
+    from referral.indicators_measures import install_measures
+    from referral.routing_operation import install_route_operation
+
+    return await install_measures(tx) + int(await install_route_operation(tx))
+
+
+@indicators.command("install")
+def indicators_install() -> None:
+    """Escribe las Measure de los indicadores y la OperationDefinition de $route (solo si faltan o cambiaron). /
+    Write the indicator Measures and the $route OperationDefinition (only when missing or changed)."""
+    written = _with_unit_of_work(_database_url(), _install_referral_definitions)
+    typer.echo(f"Definiciones escritas / definitions written: {written}")
+
+
+@indicators.command("report")
+def indicators_report(month: str = typer.Option(..., help="Mes / month, AAAA-MM (YYYY-MM).")) -> None:
+    """Calcula y guarda los MeasureReport del mes por establecimiento, región y país; se puede repetir (actualiza).
+    / Compute and store the month's MeasureReports per facility, region and country; re-running updates them."""
+    from referral.indicators import store_monthly_reports
+
+    async def work(tx):
+        return await store_monthly_reports(tx, month=month)
+
+    results = _with_unit_of_work(_database_url(), work)
+    created = sum(1 for r in results if r.status == 201)
+    typer.echo(f"MeasureReport: {created} creados / created, {len(results) - created} actualizados / updated")
+
+
 @cli.command()
 def run() -> None:
     """Start everything for a demo or development: PostgreSQL (embedded by default), migrations, the national
@@ -106,6 +157,7 @@ def run() -> None:
     url = _database_url()  # also exports ECE_DATABASE_URL: the worker and beat use the same (embedded) server
     migrations.upgrade(url)
     _install_profiles(url)
+    _with_unit_of_work(url, _install_referral_definitions)
     _seed_demo_if_empty(url, settings.demo_patients)
     background = _start_background_processes()
     try:
@@ -143,7 +195,7 @@ def _seed_demo_if_empty(url: str, patients: int) -> None:
 def _start_background_processes() -> list[subprocess.Popen]:
     """``ece worker`` and ``ece beat`` as child processes (real processes, not eager mode)."""
     started = []
-    for command in (["worker", "--concurrency", "2"], ["beat"]):
+    for command in (["worker"], ["beat"]):
         started.append(subprocess.Popen([sys.executable, "-m", "app", *command]))
     typer.echo("Trabajador y planificador de Celery iniciados / Celery worker and beat started")
     return started
@@ -280,19 +332,35 @@ def _seed(url: str, *, patients: int, seed: int, facilities: int | None, workers
         return asyncio.run(main(chunks))
 
 
+DEFAULT_WORKER_THREADS = 8
+
+
 @cli.command()
-def worker(concurrency: int = typer.Option(None, min=1, help="Procesos hijos / child processes "
-                                           "(por defecto, uno por CPU / default: one per CPU)."),
-           loglevel: str = typer.Option("info", help="Nivel de registro / log level.")) -> None:
-    """Procesa las tareas en segundo plano (cola "ece"). / Run the background task worker ("ece" queue).
+def worker(concurrency: int = typer.Option(None, min=1, help="Hilos o procesos / threads or processes (por "
+                                           "defecto / default: 8 threads, or one process per CPU)."),
+           loglevel: str = typer.Option("info", help="Nivel de registro / log level."),
+           name: str = typer.Option(None, help="Nombre del nodo (por defecto ECE_TASK_QUEUE@host); dos trabajadores "
+                                    "en una máquina necesitan nombres distintos / node name (default "
+                                    "ECE_TASK_QUEUE@host); two workers on one machine need different names."),
+           pool: str = typer.Option("threads", help="threads (por defecto / default) o / or prefork.")) -> None:
+    """Procesa las tareas en segundo plano (cola ECE_TASK_QUEUE, "ece"). / Run the background task worker.
 
     Broker: ECE_BROKER_URL, or PostgreSQL itself (kombu's SQLAlchemy transport) when it is empty."""
     from app.celery_app import celery
 
-    # No mingle or gossip: workers need not synchronise revoked-task lists, and mingle adds a second to start-up.
-    argv = ["worker", f"--loglevel={loglevel}", "--without-mingle", "--without-gossip"]
-    if concurrency:
-        argv.append(f"--concurrency={concurrency}")
+    if pool not in ("threads", "prefork"):
+        typer.echo("--pool: threads o / or prefork", err=True)
+        raise typer.Exit(code=2)
+    # Named after the queue: Celery's default (celery@host) collides with any other deployment on the same broker
+    # and host. No mingle or gossip: nothing to synchronise, and mingle adds a second to start-up.
+    # Threads by default: deliveries mostly wait on PostgreSQL, SMTP and HTTP, and a threads pool measured 6 CPU ms
+    # per delivery against 10 with prefork, whose parent hands every message to a child through a pipe
+    # (bench/notifications.py).
+    node = name or get_settings().task_queue
+    argv = ["worker", f"--loglevel={loglevel}", f"--hostname={node}@%h", "--without-mingle", "--without-gossip",
+            f"--pool={pool}"]
+    if concurrency or pool == "threads":
+        argv.append(f"--concurrency={concurrency or DEFAULT_WORKER_THREADS}")
     celery.worker_main(argv)
 
 
@@ -390,6 +458,79 @@ def referral_diagram(output: Path = typer.Option(Path("docs/referral-lifecycle.m
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(document(), encoding="utf-8")
     typer.echo(f"{output}")
+
+
+
+
+
+users = typer.Typer(help="Usuarios del emisor embebido. / Users of the embedded issuer.", no_args_is_help=True)
+cli.add_typer(users, name="users")
+
+
+@users.command("add")
+def users_add(username: str = typer.Argument(..., help="Nombre de usuario o id de cliente / username or client id."),
+              role: str = typer.Option(..., "--role", help="clinician, coordinator, patient, admin o system."),
+              name: str = typer.Option(None, "--name", help="Nombre a mostrar / display name."),
+              facility: str = typer.Option(None, "--facility", help="Organization/ID (clinician)."),
+              practitioner_role: str = typer.Option(None, "--practitioner-role", help="PractitionerRole/ID."),
+              patient: str = typer.Option(None, "--patient", help="Patient/ID (patient)."),
+              region: str = typer.Option(None, "--region", help="Código de región / region code (coordinator)."),
+              scope: str = typer.Option("", "--scope", help="Ámbitos SMART / SMART scopes (system clients)."),
+              password: str = typer.Option(..., prompt="Contraseña / password", hide_input=True,
+                                           confirmation_prompt=True, envvar="ECE_NEW_USER_PASSWORD",
+                                           help="Se pide si no se da (o ECE_NEW_USER_PASSWORD) / prompted when "
+                                                "not given")) -> None:
+    """Crea un usuario (argon2id) que puede iniciar sesión en /auth/login, o un cliente `system` para
+    /auth/token. / Create a user of the embedded issuer, or a system client."""
+    from app.db import make_async_engine
+    from ece.access.users import add_user
+    from ece.errors import FhirError
+    from ece.tx import unit_of_work
+
+    async def create() -> None:
+        engine = make_async_engine(_database_url(), pool_size=1)
+        try:
+            async with unit_of_work(engine) as tx:
+                await add_user(tx, username=username, password=password, role=role, display_name=name,
+                               facility=facility, practitioner_role=practitioner_role, patient=patient, region=region,
+                               scopes=scope)
+        finally:
+            await engine.dispose()
+
+    try:
+        asyncio.run(create())
+    except FhirError as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(code=2) from None
+    typer.echo(f"Usuario creado / user created: {username} ({role})")
+
+
+audit_commands = typer.Typer(help="Registro de auditoría. / Audit trail.", no_args_is_help=True)
+cli.add_typer(audit_commands, name="audit")
+
+
+@audit_commands.command("verify")
+def audit_verify() -> None:
+    """Comprueba la cadena de hashes del registro de auditoría y nombra el primer eslabón roto. / Check the audit
+    trail's hash chain and name the first broken link (exit code 1)."""
+    from app.db import make_async_engine
+    from ece.audit import verify
+
+    async def check():
+        engine = make_async_engine(_database_url(), pool_size=1)
+        try:
+            async with engine.connect() as conn:
+                return await verify(conn)
+        finally:
+            await engine.dispose()
+
+    report = asyncio.run(check())
+    if report.intact:
+        typer.echo(f"Cadena íntegra / chain intact: {report.checked} eventos / events")
+        return
+    typer.echo(f"Cadena rota en el eslabón {report.broken_at} / chain broken at link {report.broken_at}: "
+               f"{report.reason} ({report.checked} eslabones válidos antes / valid links before it)")
+    raise typer.Exit(code=1)
 
 
 def main() -> None:

@@ -32,14 +32,18 @@ def libpq_url(url: str) -> str:
     return "postgresql://" + sqlalchemy_url(url)[len("postgresql+psycopg://"):]
 
 
-def make_async_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+def make_async_engine(url: str, *, pool_size: int = 10, synchronous_commit: bool = True) -> AsyncEngine:
+    """``synchronous_commit=False`` only for work that is safe to redo after a crash (the notification deliveries:
+    a commit lost with the last fraction of a second of WAL leaves its outbox row undelivered, and it is delivered
+    again under the same idempotency key); never for the API."""
     # Sessions in UTC: timestamps come back in one zone whatever the server's TimeZone setting. Custom plans
     # always: psycopg prepares repeated statements, and PostgreSQL's generic plan for a prepared search (one row
     # per parameter assumed) was measured 100 to 5,000 times slower than the custom one (bench/search.py).
-    return create_async_engine(
-        sqlalchemy_url(url), pool_size=pool_size, max_overflow=pool_size,
-        connect_args={"options": "-c TimeZone=UTC -c plan_cache_mode=force_custom_plan"},
-    )
+    options = "-c TimeZone=UTC -c plan_cache_mode=force_custom_plan"
+    if not synchronous_commit:
+        options += " -c synchronous_commit=off"
+    return create_async_engine(sqlalchemy_url(url), pool_size=pool_size, max_overflow=pool_size,
+                               connect_args={"options": options})
 
 
 def make_sync_engine(url: str) -> Engine:

@@ -14,11 +14,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.db import make_async_engine, resolve_database_url
-from app.referrals import install_referral_engine
+from app.referrals import install_referral_engine, with_referral_operations
 from app.security import access_config, check_production, install_security
 from app.settings import Settings, get_settings
-from ece import fhirjson, limits
+from ece import audit, fhirjson, limits
+from ece.access import Actor, Forbidden, Role, Unauthenticated
 from ece.access.gate import AccessGate
+from ece.access.routes import router as access_router
 from ece.api.routes import router as fhir_router
 from ece.capability import capability_statement, declare_profiles
 from ece.errors import FhirError, Issue, PayloadTooLarge
@@ -26,7 +28,9 @@ from ece.notifications.api import router as notifications_router
 from ece.references import configure_local_bases
 from fhir_profiles.api import router as profiles_router
 from fhir_profiles.enforcement import install_validator, operations_declared, supported_profiles
+from referral.api import router as referral_router
 from referral.api_routing import router as referral_routing_router
+from referral.routing_operation import OPERATIONS as REFERRAL_ROUTING_OPERATIONS
 
 log = logging.getLogger(__name__)
 FHIR_JSON = "application/fhir+json"
@@ -113,7 +117,11 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     # /fhir/{type}/{id} would take ValueSet/$expand.
     install_validator(settings.enforced_profile_types)
     install_referral_engine(settings)
-    declare_profiles(supported_profiles(), operations_declared())
+    declare_profiles(supported_profiles(), with_referral_operations(operations_declared()))
+    declare_profiles({}, REFERRAL_ROUTING_OPERATIONS)
+    app.state.login_attempts_per_minute = settings.login_attempts_per_minute
+    app.state.login_token_minutes = settings.login_token_minutes
+    app.include_router(access_router)  # before /fhir/{type}/{id}/{type}, which would take $access-log
     # Outbox rows go to the broker after commit; /health pings it. Importing the Celery app resolves the broker.
     from app.celery_app import install_notifications, ping_broker
 
@@ -122,9 +130,11 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     app.include_router(notifications_router)  # before /fhir/{type}/{id}... would take Communication/{id}/$resend
     app.include_router(profiles_router)
     app.include_router(referral_routing_router)
+    app.include_router(referral_router)  # before the generic router, whose /fhir/{type}/{id} would take its paths
     app.include_router(fhir_router)
     _install_error_handlers(app)
     app.state.access = access_config(settings)
+    app.state.access.on_refused = _audit_unauthenticated
     # Starlette runs the last middleware added first: size limit, then headers/CORS, then the token gate.
     app.add_middleware(AccessGate, config=app.state.access)
     install_security(app, settings)
@@ -132,9 +142,30 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     return app
 
 
+async def _audit_refusals(request: Request) -> None:
+    """The request rolled back with its audit; its refusals are recorded on their own (ece.audit)."""
+    guard = getattr(request.state, "guard", None)
+    if guard is None or not guard.enforced:
+        return
+    for event in guard.refusals:
+        await audit.record_now(request.app.state.engine, event)
+
+
+async def _audit_unauthenticated(scope: Scope, error: Unauthenticated) -> None:
+    """A request refused at the gate (no token, or a forged or expired one) is an attempt worth recording."""
+    client = scope.get("client")
+    anonymous = Actor(subject="(sin autenticar / unauthenticated)", role=Role.SYSTEM)
+    event = audit.Event(audit.Access(anonymous, None, client[0] if client else None),
+                        "operation", outcome="4",
+                        description=f"{error.reason} ({scope.get('method')} {scope.get('path')})")
+    await audit.record_now(scope["app"].state.engine, event)
+
+
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(FhirError)
     async def fhir_error(request: Request, error: FhirError) -> Response:
+        if isinstance(error, Forbidden):
+            await _audit_refusals(request)
         return outcome_response(error)
 
     @app.exception_handler(RequestValidationError)

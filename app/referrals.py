@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from app.settings import Settings
 from ece import indexing, store
+from fhir_profiles import systems
 from referral import hooks, policy, search_parameters
+from referral.machine import Event
 
 
 def policy_from(settings: Settings) -> policy.Policy:
@@ -35,3 +37,10 @@ def configure_referral_engine(settings: Settings) -> None:
     referral's Task itself (referral.intake) at the moment the synthetic referral was sent."""
     indexing.register_search_parameters(search_parameters.PARAMETERS)
     policy.configure(policy_from(settings))
+
+
+def with_referral_operations(operations: dict[str, list[dict]]) -> dict[str, list[dict]]:
+    """The CapabilityStatement's operations plus the referral lifecycle's, one per event, on Task."""
+    lifecycle = [{"name": str(event), "definition": systems.canonical("OperationDefinition", f"Task-{event}")}
+                 for event in Event]
+    return {**operations, "Task": [*operations.get("Task", []), *lifecycle]}

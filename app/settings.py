@@ -78,7 +78,7 @@ class Settings(BaseSettings):
     referral_attend_deadline_routine_minutes: int = Field(default=30 * 24 * 60, gt=0)
     # A referral sent without a destination: "auto-route" (best candidate) or "regional-worklist" (coordinator).
     referral_unassigned: Literal["auto-route", "regional-worklist"] = "regional-worklist"
-    # An emergency (stat) without a destination is offered to this many candidates at once (auto-route).
+    # An emergency (stat) without a destination is offered to this many candidates at once (whatever the above).
     referral_stat_offers: int = Field(default=3, gt=0)
     # The deadline sweep redirects a referral not accepted in time to the next candidate.
     referral_redirect_when_overdue: bool = False

@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import parse_qsl
 
 from ece import fhirjson, reads, search, store
@@ -20,6 +20,25 @@ from ece.limits import LIMITS
 from ece.resource_types import is_served
 from ece.tx import Transaction
 from ece.validation import check_id, check_resource
+
+# The SMART interaction (ece.access.scopes) each entry method needs.
+INTERACTION = {"POST": "c", "PUT": "u", "PATCH": "u", "DELETE": "d"}
+
+
+class EntryAccess(Protocol):
+    """Access control as the Bundle processor needs it (ece.access.record provides it): type checks, a check
+    of each existing resource before it is changed and of each written one after, and guarded GETs."""
+
+    def require(self, tx: Transaction, resource_type: str, interaction: str) -> None: ...
+
+    async def before_write(self, tx: Transaction, resource_type: str, resource_id: str) -> None: ...
+
+    async def after_write(self, tx: Transaction, kind: str, results: list[store.WriteResult]) -> None: ...
+
+    async def read(self, tx: Transaction, resource_type: str, resource_id: str) -> reads.Version: ...
+
+    async def search(self, tx: Transaction, resource_type: str, pairs: list[tuple[str, str]]) -> search.SearchPage: ...
+
 
 METHOD_ORDER = {"DELETE": 0, "POST": 1, "PUT": 2, "PATCH": 2, "GET": 3, "HEAD": 3}
 STATUS_TEXT = {200: "200 OK", 201: "201 Created", 204: "204 No Content"}
@@ -144,11 +163,16 @@ def parse_etag(value: str, expression: str) -> int:
     return int(stripped)
 
 
-async def transaction(tx: Transaction, *, bundle: Any, base_url: str, return_resources: bool = False) -> dict:
+async def transaction(tx: Transaction, *, bundle: Any, base_url: str, return_resources: bool = False,
+                      access: EntryAccess | None = None) -> dict:
     """Process a transaction Bundle atomically; errors propagate and the caller rolls back."""
     kind, entries = parse_bundle(bundle, base_url)
     if kind == "batch":
-        return await _batch(tx, entries, base_url, return_resources)
+        return await _batch(tx, entries, base_url, return_resources, access)
+    if access is not None:
+        for entry in entries:
+            if entry.method in INTERACTION:
+                access.require(tx, entry.resource_type, INTERACTION[entry.method])
     ordered = sorted(entries, key=lambda e: (METHOD_ORDER[e.method], e.index))
     references: dict[str, str] = {}
     for entry in ordered:
@@ -164,6 +188,9 @@ async def transaction(tx: Transaction, *, bundle: Any, base_url: str, return_res
     keys = [tuple(e.target.split("/", 1)) for e in writers]
     await store.lock(tx, store.lock_keys(keys))  # type: ignore[arg-type]
     currents = await store.current_versions(tx, keys)  # type: ignore[arg-type]
+    if access is not None:
+        for resource_type, resource_id in keys:
+            await access.before_write(tx, resource_type, resource_id)
     plan = store.WritePlan()
     moment = store.now()
     for entry in ordered:
@@ -172,9 +199,11 @@ async def transaction(tx: Transaction, *, bundle: Any, base_url: str, return_res
         except FhirError as error:
             raise _located(error, entry) from None
     await plan.flush(tx)
+    if access is not None:
+        await access.after_write(tx, "transaction", [e.result for e in ordered if e.result is not None])
     for entry in ordered:
         if entry.method in ("GET", "HEAD"):
-            entry.response = await _get(tx, entry, base_url)
+            entry.response = await _get(tx, entry, base_url, access)
     return _response_bundle("transaction-response", entries, return_resources, base_url)
 
 
@@ -307,18 +336,22 @@ async def _patched(tx: Transaction, entry: Entry) -> dict:
     return patched
 
 
-async def _get(tx: Transaction, entry: Entry, base_url: str) -> dict:
+async def _get(tx: Transaction, entry: Entry, base_url: str, access: EntryAccess | None) -> dict:
     path, _, query = entry.url.partition("?")
     parts = path.strip("/").split("/")
     try:
-        if len(parts) == 2:
+        if len(parts) == 2 and access is not None:
+            found = await access.read(tx, parts[0], parts[1])
+        elif len(parts) == 2:
             found = await reads.read(tx.conn, resource_type=parts[0], resource_id=parts[1])
+        if len(parts) == 2:
             response = _entry_response(200, f"{parts[0]}/{parts[1]}", found.version_id, found.last_updated)
             response["resource"] = fhirjson.loads(found.content)
             return response
         if len(parts) == 1 and is_served(parts[0]):
-            page = await search.search(tx.conn, resource_types=[parts[0]],
-                                       pairs=parse_qsl(query, keep_blank_values=True))
+            pairs = parse_qsl(query, keep_blank_values=True)
+            page = await access.search(tx, parts[0], pairs) if access is not None else \
+                await search.search(tx.conn, resource_types=[parts[0]], pairs=pairs)
             entries = [{"fullUrl": f"{base_url}/{t}/{i}", "resource": fhirjson.loads(c), "search": {"mode": mode}}
                        for mode, rows in (("match", page.matches), ("include", page.included)) for t, i, c in rows]
             return {"status": "200 OK", "resource": {"resourceType": "Bundle", "type": "searchset",
@@ -365,7 +398,8 @@ def _response_bundle(kind: str, entries: list[Entry], return_resources: bool, ba
     return {"resourceType": "Bundle", "type": kind, "entry": out}
 
 
-async def _batch(tx: Transaction, entries: list[Entry], base_url: str, return_resources: bool) -> dict:
+async def _batch(tx: Transaction, entries: list[Entry], base_url: str, return_resources: bool,
+                 access: EntryAccess | None) -> dict:
     """Each entry alone on a savepoint (R4 http.html#brules): a failure answers in its own entry."""
     for entry in entries:
         if entry.error is not None:
@@ -373,17 +407,19 @@ async def _batch(tx: Transaction, entries: list[Entry], base_url: str, return_re
             continue
         try:
             async with tx.conn.begin_nested():
-                await _batch_entry(tx, entry, base_url)
+                await _batch_entry(tx, entry, base_url, access)
         except FhirError as error:
             entry.result = None
             entry.response = {"status": str(error.status), "outcome": error.outcome()}
     return _response_bundle("batch-response", entries, return_resources, base_url)
 
 
-async def _batch_entry(tx: Transaction, entry: Entry, base_url: str) -> None:
+async def _batch_entry(tx: Transaction, entry: Entry, base_url: str, access: EntryAccess | None) -> None:
     if entry.method in ("GET", "HEAD"):
-        entry.response = await _get(tx, entry, base_url)
+        entry.response = await _get(tx, entry, base_url, access)
         return
+    if access is not None:
+        access.require(tx, entry.resource_type, INTERACTION[entry.method])
     references: dict[str, str] = {}
     await _identify(tx, entry, references)
     if entry.resource is not None:
@@ -393,6 +429,10 @@ async def _batch_entry(tx: Transaction, entry: Entry, base_url: str) -> None:
     resource_type, resource_id = entry.target.split("/", 1)  # type: ignore[union-attr]
     await store.lock(tx, store.lock_keys([(resource_type, resource_id)]))
     currents = await store.current_versions(tx, [(resource_type, resource_id)])
+    if access is not None and entry.method != "POST":
+        await access.before_write(tx, resource_type, resource_id)
     plan = store.WritePlan()
     await _plan(tx, plan, entry, currents, store.now())
     await plan.flush(tx)
+    if access is not None and entry.result is not None:
+        await access.after_write(tx, "batch", [entry.result])

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -69,11 +71,21 @@ class HistoryPage:
 
 async def history(conn: AsyncConnection, *, resource_type: str | None = None, resource_id: str | None = None,
                   since: datetime | None = None, at_or_before: datetime | None = None, count: int,
-                  before_seq: int | None = None, with_total: bool = True) -> HistoryPage:
+                  before_seq: int | None = None, with_total: bool = True,
+                  visible: Callable[[Callable[[Any], str], str], str] | None = None) -> HistoryPage:
     """Versions newest first (R4 http.html#history), paged by the commit sequence so pages stay stable
-    while new versions are written."""
+    while new versions are written. ``visible`` (ece.access) keeps only versions of resources the actor may
+    see, judged on their current version, in the page and in the total alike."""
     where = ["TRUE"]
     params: dict = {"limit": count + 1}
+    if visible is not None:
+        def bind(value: Any) -> str:
+            name = f"v{len(params)}"
+            params[name] = value
+            return f":{name}"
+
+        where.append(f"EXISTS (SELECT 1 FROM resource r WHERE r.resource_type = h.resource_type AND r.id = h.id "
+                     f"AND {visible(bind, 'r')})")
     if resource_type is not None:
         where.append("resource_type = :t")
         params["t"] = resource_type
@@ -88,7 +100,7 @@ async def history(conn: AsyncConnection, *, resource_type: str | None = None, re
         params["at"] = at_or_before
     total = None
     if with_total:
-        total = (await conn.execute(text(f"SELECT count(*) FROM resource_history WHERE {' AND '.join(where)}"),
+        total = (await conn.execute(text(f"SELECT count(*) FROM resource_history h WHERE {' AND '.join(where)}"),
                                     params)).scalar_one()
     if before_seq is not None:
         where.append("seq < :before")

@@ -16,12 +16,23 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 log = logging.getLogger(__name__)
 
 AfterCommitHook = Callable[[], Awaitable[None] | None]
+BeforeCommitHook = Callable[[], Awaitable[None]]
 
 
 class Transaction:
     def __init__(self, conn: AsyncConnection):
         self.conn = conn
         self._after_commit: list[AfterCommitHook] = []
+        self._before_commit: list[BeforeCommitHook] = []
+
+    def before_commit(self, hook: BeforeCommitHook) -> None:
+        """Run ``hook`` inside the transaction just before it commits (the audit trail writes its batch here,
+        so a write and its AuditEvent commit or roll back together)."""
+        self._before_commit.append(hook)
+
+    async def run_before_commit(self) -> None:
+        while self._before_commit:
+            await self._before_commit.pop(0)()
 
     def after_commit(self, hook: AfterCommitHook) -> None:
         self._after_commit.append(hook)
@@ -43,4 +54,5 @@ async def unit_of_work(engine: AsyncEngine) -> AsyncIterator[Transaction]:
         tx = Transaction(conn)
         async with conn.begin():
             yield tx
+            await tx.run_before_commit()
         await tx.run_after_commit()

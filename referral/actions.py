@@ -13,7 +13,7 @@ from datetime import timedelta
 from ece import fhirjson, search, store
 from ece.dates import date_range
 from ece.errors import BadRequest, Issue
-from referral import policy, records
+from referral import intake, policy, records
 from referral.lifecycle import Context, fire
 from referral.machine import Event
 
@@ -59,6 +59,8 @@ async def send(context: Context) -> None:
     referral = await context.referral()
     if referral.get("status") == "draft":
         await context.change_referral(status="active")
+        await context.change_referral(**await intake.with_summary(context.tx, await context.referral(),
+                                                                  now=context.now))
     await _accept_deadline(context)
 
 
@@ -139,6 +141,7 @@ async def schedule(context: Context) -> None:
         appointment["participant"].append({"actor": {"reference": context.actor.practitioner_role},
                                            "status": "accepted"})
     created = await store.create(context.tx, data=appointment)
+    context.appointment = appointment
     reference = f"Appointment/{created.id}"
     context.created.append(reference)
     _add_output(context, OUTPUT_APPOINTMENT, reference)

@@ -76,7 +76,8 @@ async def search_all(tx: Transaction, resource_type: str, pairs: list[tuple[str,
     """Every match of a search, page after page (the store's cursor paging), parsed."""
     cursor: str | None = None
     while True:
-        page_pairs = [*pairs, ("_count", str(PAGE_SIZE))] + ([("_cursor", cursor)] if cursor else [])
+        page_pairs = [*pairs, ("_count", str(PAGE_SIZE)), ("_total", "none")] + ([("_cursor", cursor)] if cursor
+                                                                                 else [])
         page = await search.search(tx.conn, resource_types=[resource_type], pairs=page_pairs, strict=True)
         for _type, _id, content in page.matches:
             yield fhirjson.loads(content)

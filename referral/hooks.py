@@ -2,8 +2,9 @@
 
 - A referral ServiceRequest written for the first time opens its Task(s) in the same transaction, unless the
   same flush carries a Task whose focus is that ServiceRequest (the client sent both).
-- A referral Task whose status changes outside the engine (a transaction Bundle, a loader) is refused with 409:
-  status changes go through the operations or the PUT/PATCH routes of referral.api, which check them.
+- A referral Task whose status, parties or focus change outside the engine (a transaction Bundle, a loader, a
+  plain update) is refused with 409: status changes go through the operations or the PUT/PATCH routes of
+  referral.api, which check them, and parties change only by $assign or $redirect.
 """
 
 from __future__ import annotations
@@ -39,6 +40,11 @@ async def _refuse_unchecked_status_change(tx: Transaction, written: store.WriteR
     previous = fhirjson.loads(before.content)  # type: ignore[arg-type]
     if not records.is_referral_task(previous):
         return
+    moved = [name for name in ("requester", "owner", "focus", "for") if previous.get(name) != task.get(name)]
+    if moved:
+        raise Conflict([Issue("business-rule", f"{', '.join(moved)} de la referencia Task/{written.id} solo cambian "
+                                               "con $assign o $redirect / a referral's parties change only through "
+                                               "$assign or $redirect", tuple(f"Task.{name}" for name in moved))])
     if previous.get("status") != task.get("status") or records.business_of(previous) != records.business_of(task):
         raise Conflict([Issue("business-rule", f"El estado de la referencia Task/{written.id} solo cambia con sus "
                                                "operaciones ($accept, $reject...) o con PUT/PATCH de la tarea / a "

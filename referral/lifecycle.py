@@ -15,11 +15,10 @@ from datetime import datetime
 from weakref import WeakKeyDictionary
 
 from ece import fhirjson, reads, store
-from ece.access import Actor
+from ece.access import Actor, Forbidden
 from ece.errors import BadRequest, Conflict, Issue, UnprocessableEntity
 from ece.tx import Transaction
-from referral import machine, provenance, records, terminology
-from referral.errors import NotAllowed
+from referral import machine, notifications, provenance, records, terminology
 from referral.inputs import Inputs
 from referral.machine import Event, Party
 
@@ -51,6 +50,7 @@ class Context:
     service_request: dict | None = None
     service_request_changed: bool = False
     created: list[str] = field(default_factory=list)
+    appointment: dict | None = None  # booked by $schedule, for the patient's notice
 
     async def referral(self) -> dict:
         """The ServiceRequest in focus (loaded once)."""
@@ -109,6 +109,18 @@ def _check_inputs(rule: machine.EventRule, inputs: Inputs) -> None:
                                 (f"Parameters.parameter.where(name = '{missing[0]}')",))])
 
 
+async def locked_task(tx: Transaction, *, task_id: str) -> reads.Version:
+    """The current Task, read under the locks of its referral and then itself (until commit).
+
+    Every transition of a referral's Tasks takes the referral's lock first: two facilities accepting offers of one
+    emergency at once are serialised (the second finds its offer withdrawn) instead of each locking its own Task
+    and then waiting for the other's. Task.focus never changes (referral.hooks), so the first read finds it."""
+    found = await reads.read(tx.conn, resource_type="Task", resource_id=task_id)
+    focus = records.reference_of(fhirjson.loads(found.content).get("focus"))
+    await store.lock(tx, [f"Task/{task_id}", *([focus] if focus else [])])
+    return await reads.read(tx.conn, resource_type="Task", resource_id=task_id)
+
+
 async def fire(tx: Transaction, *, task_id: str, event: Event, actor: Actor | None, inputs: Inputs | None = None,
                now: datetime | None = None, replacement: dict | None = None) -> Fired:
     """Run ``event`` on referral Task ``task_id`` for ``actor`` (None: the engine itself).
@@ -121,8 +133,7 @@ async def fire(tx: Transaction, *, task_id: str, event: Event, actor: Actor | No
     inputs = inputs or Inputs()
     moment = now or store.now()
     reference = f"Task/{task_id}"
-    await store.lock(tx, [reference])
-    current = await reads.read(tx.conn, resource_type="Task", resource_id=task_id)
+    current = await locked_task(tx, task_id=task_id)
     task = fhirjson.loads(current.content)
     if not records.is_referral_task(task):
         raise UnprocessableEntity([Issue("business-rule", f"{reference} no es una tarea de referencia / is not a "
@@ -135,8 +146,9 @@ async def fire(tx: Transaction, *, task_id: str, event: Event, actor: Actor | No
     allowed = rule.parties & (machine.parties(actor, task) if actor else frozenset({Party.ENGINE}))
     if not allowed:
         who = actor.subject if actor else "engine"
-        raise NotAllowed([Issue("forbidden", f"{who} no puede ${event} en {reference}: solo "
-                                             f"{', '.join(sorted(rule.parties))} / may not ${event} this referral")])
+        raise Forbidden(f"{who} no puede ${event} en {reference}: solo {', '.join(sorted(rule.parties))} / may "
+                        f"not ${event} this referral", patient=records.reference_of(task.get("for")),
+                        target=reference)
     _check_reason(rule, inputs)
     _check_inputs(rule, inputs)
     base = {**replacement, "id": task_id, "meta": task.get("meta")} if replacement is not None else dict(task)
@@ -167,4 +179,7 @@ async def _write(context: Context, source_status: str, source_business: str | No
                                context.now, context.inputs.reason, context.inputs.note)
     agent = provenance.agent_of(context.actor)
     trail = await store.create(tx, data=provenance.provenance(recorded, agent))
+    referral = await context.referral() if context.service_request_ref else None
+    await notifications.announce(tx, event=step.event, task={**task, "id": context.task_id},
+                                 service_request=referral, appointment=context.appointment)
     return Fired(step.event, result, trail.id, context.created)

@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from ece.access import Actor, Forbidden, Role
 from ece.errors import BadRequest, Issue, UnprocessableEntity
 from ece.tx import Transaction
 from fhir_profiles import systems
@@ -92,17 +93,23 @@ async def rank_candidates(tx: Transaction, *, service_request: dict, limit: int 
     origin = known.get(origin_ref)
     by_facility = _best_service_per_facility([s for s in offering if s.facility in known
                                               and known[s.facility].active])
-    if not by_facility:
+    if not by_facility or limit <= 0:
         return []
     accepting = [f for f, s in by_facility.items() if s.accepting]
     simplest = min(known[f].complexity for f in accepting or by_facility)
+    emergency = wanted.priority in EMERGENCY_PRIORITIES
+    unloaded = sorted((_score(known[ref], service, origin, simplest=simplest, load=0, emergency=emergency)
+                       for ref, service in by_facility.items()), key=lambda c: (-c.score, c.organization))
+    # Load costs at most MAX_LOAD_PENALTY_POINTS: a candidate scoring less than the limit-th best minus that
+    # cannot reach the top ``limit``, so its load is never counted (one count query per candidate saved).
+    bar = unloaded[min(limit, len(unloaded)) - 1].score - MAX_LOAD_PENALTY_POINTS
     candidates = []
-    for reference, service in by_facility.items():
-        load = await directory.open_referrals(tx, organization=reference)
-        candidates.append(_score(known[reference], service, origin, simplest=simplest, load=load,
-                                 emergency=wanted.priority in EMERGENCY_PRIORITIES))
+    for first in (c for c in unloaded if c.score >= bar):
+        load = await directory.open_referrals(tx, organization=first.organization)
+        candidates.append(_score(known[first.organization], by_facility[first.organization], origin,
+                                 simplest=simplest, load=load, emergency=emergency))
     candidates.sort(key=lambda c: (-c.score, c.organization))
-    return candidates[:max(limit, 0)]
+    return candidates[:limit]
 
 
 def _best_service_per_facility(services: list[Service]) -> dict[str, Service]:
@@ -158,21 +165,51 @@ def _score(candidate: Facility, service: Service, origin: Facility | None, *, si
                      open_referrals=load, accepting=service.accepting)
 
 
+async def ranked_destinations(tx: Transaction, service_request: dict, limit: int) -> list[str]:
+    """The referral engine's ranker (``referral.intake.use_ranker``, wired by the app): the best candidates that
+    accept referrals now, at most ``limit``. A referral that names no service or specialty cannot be routed and
+    gets none, so it waits in the regional coordinator's worklist."""
+    try:
+        candidates = await rank_candidates(tx, service_request=service_request, limit=MAX_ROUTE_COUNT)
+    except UnprocessableEntity:
+        return []
+    return [c.organization for c in candidates if c.accepting][:limit]
+
+
 DEFAULT_ROUTE_COUNT = 10
 MAX_ROUTE_COUNT = 50
 
 
-async def route(tx: Transaction, *, service_request_id: str, count: int = DEFAULT_ROUTE_COUNT) -> dict:
+async def route(tx: Transaction, *, service_request_id: str, actor: Actor, count: int = DEFAULT_ROUTE_COUNT
+                ) -> dict:
     """``ServiceRequest/[id]/$route``: the ranked candidates of a stored referral as a Parameters resource,
-    one ``candidate`` parameter per facility with its rank, references, score, distance, load and reasons."""
+    one ``candidate`` parameter per facility with its rank, references, score, distance, load and reasons.
+
+    Asked by the referring facility's staff, a coordinator of its region, an admin or a system client."""
     if not 1 <= count <= MAX_ROUTE_COUNT:
         raise BadRequest([Issue("invalid", f"count debe estar entre 1 y {MAX_ROUTE_COUNT} / count must be between 1 "
                                            f"and {MAX_ROUTE_COUNT}", ("count",))])
     service_request = await directory.read_resource(tx, f"ServiceRequest/{service_request_id}",
                                                     expected="ServiceRequest")
+    await _check_may_route(tx, actor, Request.of(service_request).requester, f"ServiceRequest/{service_request_id}")
     candidates = await rank_candidates(tx, service_request=service_request, limit=count)
     return {"resourceType": "Parameters",
             "parameter": [{"name": "candidate", "part": _parts(rank, c)} for rank, c in enumerate(candidates, 1)]}
+
+
+async def _check_may_route(tx: Transaction, actor: Actor, requester: str, target: str) -> None:
+    if actor.role in (Role.ADMIN, Role.SYSTEM):
+        return
+    if actor.role in (Role.CLINICIAN, Role.COORDINATOR):
+        origin = await directory.origin_facility(tx, requester=requester)
+        if actor.role == Role.CLINICIAN and actor.facility == origin:
+            return
+        if actor.role == Role.COORDINATOR and actor.region and \
+                (await directory.facility(tx, organization=origin)).region == actor.region:
+            return
+    raise Forbidden("solo el establecimiento que refiere, la coordinación de su región o un administrador "
+                    "enrutan la referencia / only the referring facility, its region's coordinators or an admin "
+                    "may route it", target=target)
 
 
 def _parts(rank: int, candidate: Candidate) -> list[dict]:

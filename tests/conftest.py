@@ -7,7 +7,9 @@ embedded PostgreSQL is started under ``var/test-pgdata``.
 
 from __future__ import annotations
 
+import ctypes
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -120,6 +122,15 @@ def live_server(server_admin_url: str) -> Iterator[str]:
     yield from serve_live(server_admin_url, f"ece_live_{RUN}", {"ECE_ENFORCED_PROFILE_TYPES": ""})
 
 
+def die_with_parent() -> None:
+    """``preexec_fn`` of every process a test starts: Linux sends it SIGTERM when the test process dies, even
+    killed outright (prctl PR_SET_PDEATHSIG), so an interrupted run leaves no server holding connections."""
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+PR_SET_PDEATHSIG = 1
+
+
 def serve_live(server_admin_url: str, name: str, extra_env: dict[str, str]) -> Iterator[str]:
     """Run ``ece serve`` on a fresh migrated database ``name`` until the generator is closed."""
     url = _fresh_database(server_admin_url, name)
@@ -130,7 +141,7 @@ def serve_live(server_admin_url: str, name: str, extra_env: dict[str, str]) -> I
     (ROOT / "var").mkdir(exist_ok=True)
     log = open(ROOT / "var" / f"live-server-{name}.log", "w")  # noqa: SIM115 - closed below
     process = subprocess.Popen([sys.executable, "-m", "app", "serve"], cwd=ROOT, env=env, stdout=log,
-                               stderr=subprocess.STDOUT)
+                               stderr=subprocess.STDOUT, preexec_fn=die_with_parent)
     base = f"http://127.0.0.1:{port}/fhir"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

@@ -17,7 +17,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from ece import fhirjson
 from ece.access.actor import Actor, Role
 from ece.access.errors import Unauthenticated
+from ece.access.guard import Guard
 from ece.access.tokens import LocalIssuer, TokenVerifier
+from ece.audit import Access
 
 PROTECTED_PREFIX = "/fhir"
 EXEMPT_PATHS = frozenset({"/fhir/metadata"})
@@ -103,3 +105,18 @@ async def current_actor(request: Request) -> Actor:
 
 
 CurrentActor = Annotated[Actor, Depends(current_actor)]
+
+
+async def current_guard(request: Request) -> Guard:
+    """The request's guard (ece.access.guard), kept on the request so the error handler can audit refusals."""
+    guard = getattr(request.state, "guard", None)
+    if guard is None:
+        actor = await current_actor(request)
+        client = request.client.host if request.client else None
+        guard = Guard(Access(actor, getattr(request.state, "actor_name", None), client),
+                      enforced=request.app.state.access.enforced)
+        request.state.guard = guard
+    return guard
+
+
+CurrentGuard = Annotated[Guard, Depends(current_guard)]

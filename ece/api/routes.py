@@ -7,8 +7,9 @@ from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from ece import bundle as bundles
-from ece import reads, search, store
+from ece import search, store
+from ece.access import CurrentGuard, Guard
+from ece.access import record as guarded
 from ece.api import http
 from ece.capability import capability_statement
 from ece.errors import InvalidResource, Issue, MethodNotAllowed, NotFound
@@ -55,49 +56,51 @@ async def metadata(request: Request) -> Response:
 
 @router.post("", summary="Transaction or batch Bundle (R4 http.html#transaction)")
 @router.post("/", include_in_schema=False)
-async def transaction(request: Request) -> Response:
+async def transaction(request: Request, guard: CurrentGuard) -> Response:
     body = await http.read_json_body(request)
     representation = http.prefer(request).get("return") == "representation"
     async with unit_of_work(_engine(request)) as tx:
-        result = await bundles.transaction(tx, bundle=body, base_url=_base(request), return_resources=representation)
+        result = await guarded.transaction(tx, guard=guard, bundle=body, base_url=_base(request),
+                                           return_resources=representation)
     return http.json_response(request, result)
 
 
 @router.get("/_history", summary="System history (R4 http.html#history)")
-async def system_history(request: Request) -> Response:
-    return await _history(request, None, None, "_history")
+async def system_history(request: Request, guard: CurrentGuard) -> Response:
+    return await _history(request, guard, None, None, "_history")
 
 
 @router.get("", summary="System search across types with _type (R4 search.html#2.21.1.3)")
 @router.get("/", include_in_schema=False)
-async def search_system(request: Request) -> Response:
+async def search_system(request: Request, guard: CurrentGuard) -> Response:
     pairs = _query_pairs(request)
     types = [t for value in (v for k, v in pairs if k == "_type") for t in value.split(",") if t]
-    return await _search(request, [_type(t) for t in types] or list(served_types()), pairs, "")
+    return await _search(request, guard, [_type(t) for t in types] or list(served_types()), pairs, "",
+                         explicit=bool(types))
 
 
 @router.get("/{resource_type}", summary="Search (R4 search.html)")
-async def search_type(request: Request, resource_type: str) -> Response:
-    return await _search(request, [_type(resource_type)], _query_pairs(request), resource_type)
+async def search_type(request: Request, resource_type: str, guard: CurrentGuard) -> Response:
+    return await _search(request, guard, [_type(resource_type)], _query_pairs(request), resource_type)
 
 
 @router.post("/{resource_type}/_search", summary="Search with a form body (R4 search.html#Introduction)")
-async def search_type_post(request: Request, resource_type: str) -> Response:
+async def search_type_post(request: Request, resource_type: str, guard: CurrentGuard) -> Response:
     media = request.headers.get("content-type", "").split(";")[0].strip()
     if media != "application/x-www-form-urlencoded":
         raise InvalidResource([Issue("not-supported", "POST _search espera application/x-www-form-urlencoded / "
                                                       "expects a form body")])
     form = parse_qsl((await request.body()).decode("utf-8", "replace"), keep_blank_values=True)
-    return await _search(request, [_type(resource_type)], _query_pairs(request) + form, resource_type)
+    return await _search(request, guard, [_type(resource_type)], _query_pairs(request) + form, resource_type)
 
 
-async def _search(request: Request, resource_types: list[str], pairs: list[tuple[str, str]], path: str,
-                  compartment: tuple[str, str] | None = None) -> Response:
+async def _search(request: Request, guard: Guard, resource_types: list[str], pairs: list[tuple[str, str]],
+                  path: str, compartment: tuple[str, str] | None = None, explicit: bool = True) -> Response:
     strict = http.prefer(request).get("handling") == "strict"
     base = _base(request)
     async with unit_of_work(_engine(request)) as tx:
-        page = await search.search(tx.conn, resource_types=resource_types, pairs=pairs, strict=strict,
-                                   compartment=compartment)
+        page = await guarded.search_types(tx, guard=guard, resource_types=resource_types, pairs=pairs, strict=strict,
+                                          compartment=compartment, explicit=explicit)
     used = page.used if path else [("_type", ",".join(resource_types)), *page.used]
     links = [{"relation": "self", "url": http.link(base, path, used)}]
     if page.next_cursor is not None:
@@ -118,32 +121,32 @@ def _without(pairs: list[tuple[str, str]], name: str) -> list[tuple[str, str]]:
 
 
 @router.post("/{resource_type}", summary="Create, or conditional create with If-None-Exist (R4 http.html#create)")
-async def create(request: Request, resource_type: str) -> Response:
+async def create(request: Request, resource_type: str, guard: CurrentGuard) -> Response:
     resource_type = _type(resource_type)
     body = await http.read_json_body(request)
     async with unit_of_work(_engine(request)) as tx:
-        result = await store.create(tx, data=body, expected_type=resource_type,
-                                    if_none_exist=http.if_none_exist(request))
+        result = await guarded.create(tx, guard=guard, data=body, expected_type=resource_type,
+                                      if_none_exist=http.if_none_exist(request))
     return http.resource_response(request, result, status=result.status, location_base=_base(request))
 
 
 @router.put("/{resource_type}", summary="Conditional update (R4 http.html#cond-update)")
-async def conditional_update(request: Request, resource_type: str) -> Response:
+async def conditional_update(request: Request, resource_type: str, guard: CurrentGuard) -> Response:
     resource_type = _type(resource_type)
     body = await http.read_json_body(request)
     criteria = _criteria(request)
     async with unit_of_work(_engine(request)) as tx:
-        result = await store.conditional_update(tx, resource_type=resource_type, criteria=criteria, data=body,
-                                                if_match=http.if_match(request))
+        result = await guarded.conditional_update(tx, guard=guard, resource_type=resource_type, criteria=criteria,
+                                                  data=body, if_match=http.if_match(request))
     return http.resource_response(request, result, status=result.status, location_base=_base(request))
 
 
 @router.delete("/{resource_type}", summary="Conditional delete (R4 http.html#3.1.0.7.1)")
-async def conditional_delete(request: Request, resource_type: str) -> Response:
+async def conditional_delete(request: Request, resource_type: str, guard: CurrentGuard) -> Response:
     resource_type = _type(resource_type)
     criteria = _criteria(request)
     async with unit_of_work(_engine(request)) as tx:
-        result = await store.conditional_delete(tx, resource_type=resource_type, criteria=criteria)
+        result = await guarded.conditional_delete(tx, guard=guard, resource_type=resource_type, criteria=criteria)
     return _deleted_response(result)
 
 
@@ -162,79 +165,83 @@ def _deleted_response(result: store.WriteResult | None) -> Response:
 
 
 @router.get("/{resource_type}/_history", summary="Type history (R4 http.html#history)")
-async def type_history(request: Request, resource_type: str) -> Response:
+async def type_history(request: Request, resource_type: str, guard: CurrentGuard) -> Response:
     resource_type = _type(resource_type)
-    return await _history(request, resource_type, None, f"{resource_type}/_history")
+    return await _history(request, guard, resource_type, None, f"{resource_type}/_history")
 
 
 @router.get("/{resource_type}/{resource_id}", summary="Read (R4 http.html#read)")
-async def read(request: Request, resource_type: str, resource_id: str) -> Response:
+async def read(request: Request, resource_type: str, resource_id: str, guard: CurrentGuard) -> Response:
     resource_type = _type(resource_type)
     check_id(resource_id)
     async with unit_of_work(_engine(request)) as tx:
-        version = await reads.read(tx.conn, resource_type=resource_type, resource_id=resource_id)
+        version = await guarded.read(tx, guard=guard, resource_type=resource_type, resource_id=resource_id)
     return http.resource_response(request, version)
 
 
 @router.put("/{resource_type}/{resource_id}", summary="Update or update-as-create (R4 http.html#update)")
-async def update(request: Request, resource_type: str, resource_id: str) -> Response:
+async def update(request: Request, resource_type: str, resource_id: str, guard: CurrentGuard) -> Response:
     resource_type = _type(resource_type)
     body = await http.read_json_body(request)
     async with unit_of_work(_engine(request)) as tx:
-        result = await store.update(tx, resource_type=resource_type, resource_id=resource_id, data=body,
-                                    if_match=http.if_match(request))
+        result = await guarded.update(tx, guard=guard, resource_type=resource_type, resource_id=resource_id,
+                                      data=body, if_match=http.if_match(request))
     return http.resource_response(request, result, status=result.status, location_base=_base(request))
 
 
 @router.patch("/{resource_type}/{resource_id}", summary="Patch with JSON Patch (R4 http.html#patch)")
-async def patch(request: Request, resource_type: str, resource_id: str) -> Response:
+async def patch(request: Request, resource_type: str, resource_id: str, guard: CurrentGuard) -> Response:
     resource_type = _type(resource_type)
     check_id(resource_id)
     operations = await http.read_json_body(request, allowed={http.JSON_PATCH})
     async with unit_of_work(_engine(request)) as tx:
-        result = await store.patch(tx, resource_type=resource_type, resource_id=resource_id, operations=operations,
-                                   if_match=http.if_match(request))
+        result = await guarded.patch(tx, guard=guard, resource_type=resource_type, resource_id=resource_id,
+                                     operations=operations, if_match=http.if_match(request))
     return http.resource_response(request, result, status=200, location_base=_base(request))
 
 
 @router.delete("/{resource_type}/{resource_id}", summary="Delete (R4 http.html#delete)")
-async def delete(request: Request, resource_type: str, resource_id: str) -> Response:
+async def delete(request: Request, resource_type: str, resource_id: str, guard: CurrentGuard) -> Response:
     resource_type = _type(resource_type)
+    check_id(resource_id)
     async with unit_of_work(_engine(request)) as tx:
-        result = await store.delete(tx, resource_type=resource_type, resource_id=resource_id)
+        result = await guarded.delete(tx, guard=guard, resource_type=resource_type, resource_id=resource_id)
     return _deleted_response(result)
 
 
 @router.get("/{resource_type}/{resource_id}/_history", summary="Instance history (R4 http.html#history)")
-async def instance_history(request: Request, resource_type: str, resource_id: str) -> Response:
+async def instance_history(request: Request, resource_type: str, resource_id: str, guard: CurrentGuard) -> Response:
     resource_type = _type(resource_type)
     check_id(resource_id)
-    return await _history(request, resource_type, resource_id, f"{resource_type}/{resource_id}/_history")
+    return await _history(request, guard, resource_type, resource_id, f"{resource_type}/{resource_id}/_history")
 
 
 @router.get("/{resource_type}/{resource_id}/_history/{version_id}", summary="Version read (R4 http.html#vread)")
-async def vread(request: Request, resource_type: str, resource_id: str, version_id: str) -> Response:
+async def vread(request: Request, resource_type: str, resource_id: str, version_id: str,
+                guard: CurrentGuard) -> Response:
     resource_type = _type(resource_type)
     check_id(resource_id)
     async with unit_of_work(_engine(request)) as tx:
-        version = await reads.vread(tx.conn, resource_type=resource_type, resource_id=resource_id,
-                                    version_id=version_id)
+        version = await guarded.vread(tx, guard=guard, resource_type=resource_type, resource_id=resource_id,
+                                      version_id=version_id)
     return http.resource_response(request, version)
 
 
 @router.get("/{compartment}/{owner_id}/{resource_type}", summary="Compartment search (R4 compartmentdefinition.html)")
-async def compartment_search(request: Request, compartment: str, owner_id: str, resource_type: str) -> Response:
+async def compartment_search(request: Request, compartment: str, owner_id: str, resource_type: str,
+                             guard: CurrentGuard) -> Response:
     if compartment not in compartments():
         raise NotFound([Issue("not-supported", f"{compartment[:40]} no define un compartimento / is not a compartment "
                                                "(Patient, Encounter, Practitioner, RelatedPerson, Device)")])
     check_id(owner_id)
     types = list(compartments()[compartment]) if resource_type == "*" else [_type(resource_type)]
     types = [t for t in types if is_served(t)]
-    return await _search(request, types, _query_pairs(request), f"{compartment}/{owner_id}/{resource_type}",
-                         compartment=(compartment, owner_id))
+    return await _search(request, guard, types, _query_pairs(request), f"{compartment}/{owner_id}/{resource_type}",
+                         compartment=(compartment, owner_id), explicit=resource_type != "*")
 
 
-async def _history(request: Request, resource_type: str | None, resource_id: str | None, path: str) -> Response:
+async def _history(request: Request, guard: Guard, resource_type: str | None, resource_id: str | None,
+                   path: str) -> Response:
     params = dict(_query_pairs(request))
     count = _history_count(params.get("_count"))
     since = search.parse_instant(params["_since"], "_since") if "_since" in params else None
@@ -244,10 +251,9 @@ async def _history(request: Request, resource_type: str | None, resource_id: str
         raise InvalidResource([Issue("invalid", "_before_seq inválido / invalid paging cursor", ("_before_seq",))])
     base = _base(request)
     async with unit_of_work(_engine(request)) as tx:
-        if resource_id is not None:
-            await reads.read_any_version(tx.conn, resource_type=resource_type, resource_id=resource_id)
-        page = await reads.history(tx.conn, resource_type=resource_type, resource_id=resource_id, since=since,
-                                   at_or_before=at, count=count, before_seq=int(before) if before else None)
+        page = await guarded.history(tx, guard=guard, resource_type=resource_type, resource_id=resource_id,
+                                     since=since, at_or_before=at, count=count,
+                                     before_seq=int(before) if before else None)
     kept = [(k, v) for k, v in _query_pairs(request) if k in ("_since", "_at", "_count")]
     next_link = None
     if page.next_before is not None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
+from ece.access import CurrentActor
 from ece.api import http
 from ece.notifications import health, operations
 from ece.tx import unit_of_work
@@ -25,7 +26,7 @@ async def health_check(request: Request) -> Response:
 
 @router.post("/fhir/Communication/{communication_id}/$resend", tags=["FHIR R4"],
              summary="Reenvía una notificación fallida / re-send a failed notification")
-async def resend(request: Request, communication_id: str) -> Response:
+async def resend(request: Request, communication_id: str, actor: CurrentActor) -> Response:
     async with unit_of_work(request.app.state.engine) as tx:
-        version = await operations.resend(tx, communication_id=communication_id)
+        version = await operations.resend(tx, communication_id=communication_id, actor=actor)
     return http.resource_response(request, version)

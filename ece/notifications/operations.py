@@ -5,10 +5,12 @@ from __future__ import annotations
 from sqlalchemy import text
 
 from ece import reads
+from ece.access import Actor, Forbidden, Role
 from ece.errors import Conflict, Issue, NotFound
 from ece.notifications import inbox, outbox
 from ece.notifications.delivery import lock_row
 from ece.notifications.outbox import RowStatus
+from ece.notifications.recipients import REGION_PREFIX, REGION_SYSTEM
 from ece.reads import Version
 from ece.tx import Transaction
 
@@ -24,16 +26,21 @@ _SWEEP = text(
 )
 
 
-async def resend(tx: Transaction, *, communication_id: str) -> Version:
+async def resend(tx: Transaction, *, communication_id: str, actor: Actor) -> Version:
     """``POST Communication/<id>/$resend``: a failed delivery gets a fresh set of attempts.
 
     Answers the Communication, now ``in-progress`` (being sent) until the delivery succeeds (``completed``) or
-    fails again (``not-done``). 404 if it is not a notification; 409 unless its delivery has failed.
+    fails again (``not-done``). 404 if it is not a notification; 403 unless ``may_resend``; 409 unless its
+    delivery has failed.
     """
     row = await lock_row(tx, communication_id)
     if row is None:
         raise NotFound([Issue("not-found", f"Communication/{communication_id} no es una notificación del outbox / "
                                            "is not an outbox notification")])
+    if not may_resend(actor, row):
+        raise Forbidden("solo administración, sistemas, la coordinación de la región o el establecimiento destinatario "
+                        "reenvían una notificación / only an admin, a system client, the region's coordinator or the "
+                        "recipient facility may re-send a notification", target=f"Communication/{communication_id}")
     if row["status"] != RowStatus.FAILED:
         raise Conflict([Issue("business-rule", f"Solo se reenvía una notificación fallida; está '{row['status']}' / "
                                                f"only a failed notification can be re-sent; it is {row['status']}")])
@@ -42,6 +49,19 @@ async def resend(tx: Transaction, *, communication_id: str) -> Version:
         await inbox.write(tx, row, status=inbox.UNREAD, received=None)
     tx.after_commit(lambda: outbox.queue([communication_id]))
     return await reads.read(tx.conn, resource_type="Communication", resource_id=communication_id)
+
+
+def may_resend(actor: Actor, row: dict) -> bool:
+    """Admins and system clients; a coordinator for the notices of (or about) their region; a clinician for the
+    notices addressed to their facility or to themselves."""
+    if actor.role in (Role.ADMIN, Role.SYSTEM):
+        return True
+    if actor.role == Role.COORDINATOR and actor.region:
+        regions = {t.get("code") for t in row["tags"] or [] if t.get("system") == REGION_SYSTEM}
+        return actor.region in regions or row["recipient"] == f"{REGION_PREFIX}{actor.region}"
+    if actor.role == Role.CLINICIAN:
+        return row["recipient"] in {actor.facility, actor.practitioner_role} - {None}
+    return False
 
 
 async def sweep(tx: Transaction, *, grace_seconds: float) -> list[str]:

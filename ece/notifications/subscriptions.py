@@ -43,8 +43,8 @@ _ACTIVE = text("SELECT id, content FROM resource WHERE resource_type = 'Subscrip
 async def on_write(tx: Transaction, results: list[store.WriteResult]) -> None:
     """Store hook: activate requested Subscriptions, then queue a rest-hook row for every match."""
     for result in results:
-        if result.resource_type == "Subscription" and not result.deleted:
-            await _activate_if_requested(tx, result.id)
+        if result.resource_type == "Subscription" and not result.deleted and result.content is not None:
+            await _activate_if_requested(tx, result.id, fhirjson.loads(result.content))
     written = [r for r in results if not r.deleted]
     if written:
         await _match(tx, written)
@@ -53,9 +53,7 @@ async def on_write(tx: Transaction, results: list[store.WriteResult]) -> None:
 # --- activation ---------------------------------------------------------------------------------------
 
 
-async def _activate_if_requested(tx: Transaction, subscription_id: str) -> None:
-    current = await reads.read(tx.conn, resource_type="Subscription", resource_id=subscription_id)
-    data = fhirjson.loads(current.content or b"{}")
+async def _activate_if_requested(tx: Transaction, subscription_id: str, data: dict) -> None:
     if data.get("status") != "requested":
         return
     problem = await check(tx, data)

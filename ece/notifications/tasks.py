@@ -24,27 +24,27 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 DELIVER_TASK = "ece.notifications.deliver"
+PUBLISH_CONNECT_TIMEOUT_SECONDS = 2.0
 SWEEP_TASK = "ece.notifications.sweep"
 
 
 class _Process:
-    """One event loop and one Runtime per worker process, created on first use (after the pool forks)."""
+    """One event loop and one Runtime per worker process and thread, created on first use (after the prefork pool
+    forks; in each thread of a ``threads`` pool)."""
 
     def __init__(self) -> None:
         self.factory: Callable[[], delivery.Runtime] | None = None
-        self._pid: int | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._runtime: delivery.Runtime | None = None
+        self._local = threading.local()
 
     def run(self, work: Callable[[delivery.Runtime], Awaitable[T]]) -> T:
-        if self._pid != os.getpid():
+        local = self._local
+        if getattr(local, "pid", None) != os.getpid():
             if self.factory is None:
                 raise RuntimeError("ece.notifications.tasks: no runtime factory installed (app/celery_app.py)")
-            self._pid = os.getpid()
-            self._loop = asyncio.new_event_loop()
-            self._runtime = self._loop.run_until_complete(_build(self.factory))
-        assert self._loop is not None and self._runtime is not None
-        return self._loop.run_until_complete(work(self._runtime))
+            local.pid = os.getpid()
+            local.loop = asyncio.new_event_loop()
+            local.runtime = local.loop.run_until_complete(_build(self.factory))
+        return local.loop.run_until_complete(work(local.runtime))
 
 
 async def _build(factory: Callable[[], delivery.Runtime]) -> delivery.Runtime:
@@ -105,7 +105,11 @@ class BrokerQueue:
 
     def _publish(self, ids: list[str]) -> None:
         try:
-            with self._app.producer_or_acquire() as producer:
+            with self._app.pool.acquire(block=True) as connection:
+                # One try: kombu's defaults would retry the connection for seconds while rows pile up behind it.
+                connection.ensure_connection(max_retries=1, interval_start=0, interval_step=0,
+                                             timeout=PUBLISH_CONNECT_TIMEOUT_SECONDS)
+                producer = self._app.amqp.Producer(connection)
                 for row_id in ids:
                     self._app.send_task(DELIVER_TASK, args=[row_id], producer=producer, retry=False)
         except Exception as error:  # broker down: the sweep will queue them

@@ -15,13 +15,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ece.dates import date_range
 from ece.indexing import indexed_params, parameter_url
-from ece.search.clauses import bad
+from ece.search.clauses import Sql, Visibility, bad
 from ece.search.include import included
 from ece.search.query import SearchRequest, encode_cursor, filters_sql, page_sql, parse_request
 from ece.search.summary import shaped
 from ece.search.valuesets import ValueSetCache
 
-__all__ = ["SearchPage", "search", "matching_ids", "searchable", "canonical_criteria", "to_query",
+__all__ = ["SearchPage", "Sql", "Visibility", "search", "matching_ids", "searchable", "canonical_criteria", "to_query",
            "parse_instant", "SearchRequest"]
 
 
@@ -36,9 +36,12 @@ class SearchPage:
 
 
 async def search(conn: AsyncConnection, *, resource_types: list[str], pairs: list[tuple[str, str]],
-                 strict: bool = False, compartment: tuple[str, str] | None = None) -> SearchPage:
+                 strict: bool = False, compartment: tuple[str, str] | None = None,
+                 visible: Visibility | None = None) -> SearchPage:
+    """``visible`` (ece.access) limits every row the search touches: matches, totals, includes, chains, _has."""
     request = parse_request(resource_types, pairs, strict=strict)
     request.compartment = compartment
+    request.visible = visible
     value_sets = ValueSetCache()
     await value_sets.preload(conn, request.filters)
     statement = filters_sql(request, strict=strict, resolve_value_set=value_sets.codes)

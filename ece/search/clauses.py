@@ -64,10 +64,19 @@ class Sql:
 ValueSetResolver = Callable[[str, str], frozenset[str]]
 
 
+# (bind, alias) -> the SQL condition under which the ``resource`` row ``alias`` may be shown to the actor
+# (ece.access.policy); joined resources of chains and ``_has`` obey it too, or they would reveal what a read refuses.
+Visibility = Callable[[Callable[[Any], str], str], str]
+
+
 @dataclass
 class Context:
     sql: Sql
     resolve_value_set: ValueSetResolver
+    visible: Visibility | None = None
+
+    def visible_sql(self, alias: str) -> str:
+        return "" if self.visible is None else f" AND {self.visible(self.sql.bind, alias)}"
 
 
 def split_escaped(value: str, separator: str, limit: int = -1) -> list[str]:
@@ -374,7 +383,7 @@ def _chain(ctx: Context, alias: str, resource_types: list[str], head: str, rest:
         inner = clause(ctx, target, [target_type], rest, value, depth + 1)
         alternatives.append(f"({x}.target_type = {ctx.sql.bind(target_type)} AND EXISTS (SELECT 1 FROM resource "
                             f"{target} WHERE {target}.resource_type = {x}.target_type AND {target}.id = "
-                            f"{x}.target_id AND NOT {target}.deleted AND {inner}))")
+                            f"{x}.target_id AND NOT {target}.deleted{ctx.visible_sql(target)} AND {inner}))")
     return (f"EXISTS (SELECT 1 FROM search_reference {x} WHERE {x}.resource_type = "
             f"{_type_of(ctx, alias, resource_types)} AND "
             f"{x}.resource_id = {alias}.id AND {x}.param = {ctx.sql.bind(name)} AND {_or(alternatives)})")
@@ -395,6 +404,6 @@ def _has(ctx: Context, alias: str, resource_types: list[str], raw_name: str, val
     other, x = ctx.sql.alias("h"), ctx.sql.alias("x")
     inner = clause(ctx, other, [other_type], rest, value, depth + 1)
     return (f"EXISTS (SELECT 1 FROM search_reference {x} JOIN resource {other} ON {other}.resource_type = "
-            f"{x}.resource_type AND {other}.id = {x}.resource_id AND NOT {other}.deleted "
+            f"{x}.resource_type AND {other}.id = {x}.resource_id AND NOT {other}.deleted{ctx.visible_sql(other)} "
             f"WHERE {x}.resource_type = {ctx.sql.bind(other_type)} AND {x}.param = {ctx.sql.bind(reference_name)} "
             f"AND {x}.target_type = {_type_of(ctx, alias, resource_types)} AND {x}.target_id = {alias}.id AND {inner})")

@@ -9,6 +9,7 @@ from __future__ import annotations
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ece.search.clauses import Sql
 from ece.search.query import Include, SearchRequest
 
 MAX_ITERATIONS = 4
@@ -27,7 +28,7 @@ _REVERSE = text(
     "AND x.target_id = s.i WHERE x.resource_type = :source AND (CAST(:param AS text) IS NULL OR x.param = :param) "
     "LIMIT :limit"
 )
-_FETCH = text(
+_FETCH = (
     "SELECT r.resource_type, r.id, r.content FROM resource r JOIN unnest(CAST(:types AS text[]), "
     "CAST(:ids AS text[])) AS k(t, i) ON r.resource_type = k.t AND r.id = k.i WHERE NOT r.deleted"
 )
@@ -52,12 +53,19 @@ async def included(conn: AsyncConnection, request: SearchRequest, matches: list[
         if not new:
             break
         seen |= set(new)
-        rows = (await conn.execute(_FETCH, {"types": [k[0] for k in new], "ids": [k[1] for k in new]})).all()
+        rows = (await _fetch(conn, request, new)).all()
         out.extend((r[0], r[1], r[2].encode()) for r in rows)
         frontier = [(r[0], r[1]) for r in rows]
         if len(out) >= MAX_INCLUDED:
             break
     return out
+
+
+async def _fetch(conn: AsyncConnection, request: SearchRequest, keys: list[tuple[str, str]]):
+    """The included resources themselves, only those the actor may see (an include never widens a search)."""
+    sql = Sql({"types": [k[0] for k in keys], "ids": [k[1] for k in keys]})
+    visible = f" AND {request.visible(sql.bind, 'r')}" if request.visible is not None else ""
+    return await conn.execute(text(_FETCH + visible), sql.params)
 
 
 def _params(include: Include, frontier: list[tuple[str, str]], limit: int) -> dict:

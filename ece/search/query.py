@@ -20,7 +20,7 @@ from ece.indexing import indexed_param, single_valued
 from ece.limits import LIMITS
 from ece.registry import compartments
 from ece.resource_types import is_served
-from ece.search.clauses import Context, Sql, UnknownParameter, bad, clause, date_condition, lookup
+from ece.search.clauses import Context, Sql, UnknownParameter, Visibility, bad, clause, date_condition, lookup
 
 RESULT_PARAMETERS = {"_count", "_total", "_cursor", "_format", "_pretty", "_sort", "_summary", "_elements",
                      "_include", "_revinclude", "_type"}
@@ -69,6 +69,7 @@ class SearchRequest:
     includes: list[Include] = field(default_factory=list)
     revincludes: list[Include] = field(default_factory=list)
     compartment: tuple[str, str] | None = None
+    visible: Visibility | None = None
 
 
 def parse_request(resource_types: list[str], pairs: list[tuple[str, str]], *, strict: bool) -> SearchRequest:
@@ -156,7 +157,7 @@ class Statement:
 def filters_sql(request: SearchRequest, *, strict: bool, resolve_value_set) -> Statement:
     """The WHERE of a search; unknown parameters are refused (strict) or left out of ``used`` (lenient)."""
     sql = Sql()
-    ctx = Context(sql, resolve_value_set)
+    ctx = Context(sql, resolve_value_set, request.visible)
     types = request.resource_types
     conditions = [f"r.resource_type = {sql.bind(types[0])}" if len(types) == 1
                   else f"r.resource_type = ANY(CAST({sql.bind(types)} AS text[]))", "NOT r.deleted"]
@@ -173,6 +174,8 @@ def filters_sql(request: SearchRequest, *, strict: bool, resolve_value_set) -> S
         request.used.append((raw_name, value))
     if request.compartment is not None:
         conditions.append(_compartment(sql, request))
+    if request.visible is not None:
+        conditions.append(request.visible(sql.bind, "r"))
     return Statement(sql, " AND ".join(conditions))
 
 

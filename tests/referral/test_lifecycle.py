@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from ece import fhirjson, reads, search, store
+from ece.access import Forbidden
 from ece.errors import BadRequest, Conflict, UnprocessableEntity
 from fhir_profiles import systems as s
 from referral import lifecycle, machine
-from referral.errors import NotAllowed
 from referral.inputs import Inputs
 from referral.machine import Event
 from tests.referral import factories as f
@@ -59,6 +59,8 @@ async def test_creating_a_referral_opens_its_task_with_parties_tags_and_deadline
     assert deadline - authored == timedelta(hours=24)  # urgent: one day to accept by default
     referral = await _read(tx, f"ServiceRequest/{sr_id}")
     assert referral["meta"]["tag"] == [{"system": s.CS_HEALTH_REGION, "code": "10"}]
+    summary = await _read(tx, referral["supportingInfo"][-1]["reference"])
+    assert (summary["resourceType"], summary["type"]) == ("Bundle", "document")
 
 
 async def test_a_referral_across_regions_is_tagged_with_both(tx):
@@ -121,15 +123,15 @@ async def test_an_illegal_transition_answers_409_naming_the_allowed_events_and_c
 
 async def test_a_party_not_allowed_answers_403(tx):
     _sr, [task_id] = await _open(tx)
-    with pytest.raises(NotAllowed):
+    with pytest.raises(Forbidden):
         await _fire(tx, task_id, Event.ACCEPT, actor=f.ORIGIN_CLINICIAN)
-    with pytest.raises(NotAllowed):
+    with pytest.raises(Forbidden):
         await _fire(tx, task_id, Event.CANCEL, actor=f.NATIONAL_CLINICIAN,
                     reason=f.reason(s.CS_CANCELLATION_REASON, "paciente-mejoro"))
-    with pytest.raises(NotAllowed):
+    with pytest.raises(Forbidden):
         await _fire(tx, task_id, Event.CANCEL, actor=f.COORDINATOR_05,
                     reason=f.reason(s.CS_CANCELLATION_REASON, "paciente-mejoro"))
-    with pytest.raises(NotAllowed):
+    with pytest.raises(Forbidden):
         await _fire(tx, task_id, Event.RECEIVE, actor=f.PATIENT_ACTOR)
 
 
@@ -232,12 +234,13 @@ async def test_a_draft_referral_opens_a_draft_task_sent_later_by_the_origin(tx):
     await _fire(tx, task_id, Event.SEND, actor=f.ORIGIN_CLINICIAN)
     sent = await _read(tx, f"Task/{task_id}")
     assert (sent["status"], _business(sent)) == ("requested", "enviada")
-    assert (await _read(tx, f"ServiceRequest/{sr_id}"))["status"] == "active"
+    referral = await _read(tx, f"ServiceRequest/{sr_id}")
+    assert referral["status"] == "active" and referral["supportingInfo"][-1]["reference"].startswith("Bundle/")
 
 
 async def test_engine_events_are_refused_to_clinicians(tx):
     _sr, [task_id] = await _open(tx)
-    with pytest.raises(NotAllowed):
+    with pytest.raises(Forbidden):
         await _fire(tx, task_id, Event.MARK_OVERDUE)
 
 

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import pytest
 
+from ece import fhirjson, reads, search, store
 from ece.errors import UnprocessableEntity
-from referral import routing
+from fhir_profiles import systems as s
+from referral import policy, routing
 from referral.directory import haversine_km
+from referral.routing_operation import install_route_operation
 from tests.referral.network import facility, put, service_request
 
 ORIGIN_AT = (14.150, -86.983)  # Villa de San Francisco, Francisco Morazán
@@ -155,3 +158,54 @@ async def test_a_referral_naming_no_service_or_specialty_is_refused(tx):
 def test_haversine_matches_a_known_distance():
     tegucigalpa, san_pedro_sula = (14.0723, -87.1921), (15.5042, -88.0250)
     assert haversine_km(tegucigalpa, san_pedro_sula) == pytest.approx(180, abs=5)
+
+
+async def test_auto_route_sends_a_referral_without_destination_to_the_best_accepting_candidate(tx):
+    policy.configure(policy.Policy(unassigned=policy.Unassigned.AUTO_ROUTE))
+    requester = await origin(tx)
+    await facility(tx, "cis-lleno", kind="CIS", region="08", at=north(5), network="red-oriente", accepting=False)
+    await facility(tx, "hg-disponible", kind="HG", region="08", at=north(40))
+    referral = {**service_request(requester=requester), "category": [{"coding": [
+        {"system": s.CS_REQUEST_CATEGORY, "code": "referencia"}]}]}
+    created = await store.create(tx, data=referral)
+    page = await search.search(tx.conn, resource_types=["Task"], pairs=[("focus", f"ServiceRequest/{created.id}")])
+    [(_type, _id, content)] = page.matches
+    assert fhirjson.loads(content)["owner"] == {"reference": "Organization/hg-disponible"}
+
+
+async def test_no_accepting_candidate_leaves_the_referral_for_the_region(tx):
+    requester = await origin(tx)
+    await facility(tx, "cis-lleno", kind="CIS", region="08", at=north(5), accepting=False)
+    destinations = await routing.ranked_destinations(tx, service_request(requester=requester), 3)
+    assert destinations == []
+    assert await routing.ranked_destinations(tx, service_request(requester=requester, service=None,
+                                                                 specialty=None), 3) == []
+
+
+async def test_the_route_operation_definition_installs_once(tx):
+    assert await install_route_operation(tx) is True
+    assert await install_route_operation(tx) is False
+    stored = fhirjson.loads((await reads.read(tx.conn, resource_type="OperationDefinition",
+                                              resource_id="ServiceRequest-route")).content)
+    assert stored["code"] == "route" and stored["instance"] is True
+
+
+async def test_load_is_counted_only_for_candidates_that_can_still_reach_the_top(tx, monkeypatch):
+    requester = await origin(tx)
+    await facility(tx, "hg-cerca", kind="HG", region="08", at=north(5))  # best before load
+    await facility(tx, "hg-medio", kind="HG", region="08", at=north(100))  # 9.5 points behind: within reach
+    await facility(tx, "hg-lejos", kind="HG", region="08", at=north(300))  # 29.5 behind: out of reach
+    for n in range(40):  # the full load penalty (20 points) on the nearest one
+        await put(tx, {"resourceType": "Task", "id": f"carga-{n}", "status": "requested", "intent": "order",
+                       "owner": {"reference": "Organization/hg-cerca"}})
+    counted = []
+    real = routing.directory.open_referrals
+
+    async def counting(tx, *, organization):
+        counted.append(organization)
+        return await real(tx, organization=organization)
+
+    monkeypatch.setattr(routing.directory, "open_referrals", counting)
+    [best] = await routing.rank_candidates(tx, service_request=service_request(requester=requester), limit=1)
+    assert best.organization == "Organization/hg-medio"
+    assert sorted(counted) == ["Organization/hg-cerca", "Organization/hg-medio"]

@@ -6,6 +6,8 @@ import json
 import uuid
 
 from ece import fhirjson
+from referral.routing_operation import ROUTE_URL
+from tests.conftest import auth_headers
 from tests.referral.network import location, organization, service, service_request
 
 FHIR_JSON = {"Content-Type": "application/fhir+json"}
@@ -64,6 +66,19 @@ def test_route_by_post_honours_count(http):
     assert len(response.json()["parameter"]) == 1
 
 
+def test_route_is_for_the_referring_facility_its_region_and_admins(http):
+    origin, near, _far = _network(http)
+    created = http.post("/ServiceRequest", content=fhirjson.dumps(service_request(
+        requester=f"Organization/{origin}", specialty="neonatologia")), headers=FHIR_JSON)
+    path = f"/ServiceRequest/{created.json()['id']}/$route"
+    allowed = [auth_headers("clinician", facility=f"Organization/{origin}"), auth_headers("coordinator", region="08"),
+               auth_headers("admin")]
+    refused = [auth_headers("clinician", facility=f"Organization/{near}"), auth_headers("coordinator", region="19"),
+               auth_headers("patient", patient="Patient/p1")]
+    assert [http.get(path, headers=h).status_code for h in allowed] == [200, 200, 200]
+    assert [http.get(path, headers=h).status_code for h in refused] == [403, 403, 403]
+
+
 def test_route_of_an_unknown_referral_answers_404(http):
     response = http.get(f"/ServiceRequest/{uuid.uuid4()}/$route")
     assert response.status_code == 404
@@ -73,3 +88,9 @@ def test_route_of_an_unknown_referral_answers_404(http):
 def test_route_with_a_bad_count_answers_400(http):
     response = http.get(f"/ServiceRequest/{uuid.uuid4()}/$route?count=0")
     assert response.status_code == 400
+
+
+def test_capability_statement_lists_route_and_evaluate_measure(http):
+    resources = {r["type"]: r for r in http.get("/metadata").json()["rest"][0]["resource"]}
+    assert {"name": "route", "definition": ROUTE_URL} in resources["ServiceRequest"]["operation"]
+    assert "evaluate-measure" in {o["name"] for o in resources["Measure"]["operation"]}

@@ -5,14 +5,19 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
+import pytest
 from sqlalchemy import text
 
 from ece import fhirjson, reads
+from ece.access import Actor, Forbidden, Role
+from ece.errors import Conflict
 from ece.notifications import notify
 from ece.notifications.delivery import MAX_DELIVERY_ATTEMPTS, deliver, retry_delay_seconds
 from ece.notifications.operations import resend
 from ece.tx import unit_of_work
 from tests.ece.notifications.factories import create_organization, create_patient, create_task, notice
+
+coordinator_03 = Actor(subject="coord-03", role=Role.COORDINATOR, region="03")
 
 
 async def _notify(engine, make):
@@ -131,11 +136,17 @@ async def test_refused_email_is_retried_with_backoff_then_failed_then_resent(not
     assert record["meta"]["tag"][0]["code"] == "03"  # visible to the region's coordinators
 
     smtp.refuse = False
+    with pytest.raises(Forbidden):  # another region's coordinator
+        async with unit_of_work(notify_engine) as tx:
+            await resend(tx, communication_id=row_id, actor=Actor(subject="c4", role=Role.COORDINATOR, region="04"))
     async with unit_of_work(notify_engine) as tx:
-        resent = fhirjson.loads((await resend(tx, communication_id=row_id)).content)
+        resent = fhirjson.loads((await resend(tx, communication_id=row_id, actor=coordinator_03)).content)
     assert resent["status"] == "in-progress"
     assert channels[-1] == [row_id]  # queued again after commit
     assert (await deliver(runtime, row_id=row_id)).state == "delivered"
     assert list(smtp.inbox.accepted) == [f"<{row_id}@salud.gob.hn>"]
     _version, record = await _communication(notify_engine, row_id)
     assert record["status"] == "completed"
+    with pytest.raises(Conflict):  # only a failed delivery is re-sent
+        async with unit_of_work(notify_engine) as tx:
+            await resend(tx, communication_id=row_id, actor=coordinator_03)

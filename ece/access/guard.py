@@ -1,0 +1,173 @@
+"""The guard of one request: the actor's permissions applied to types and rows, refusals recorded, and
+the request's accesses written to the audit trail (ece.audit).
+
+``require_patient_access`` is the public check for services outside the REST routes (the referral engine's
+operations, say): it raises ``Forbidden`` unless the actor may read the patient's record.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from sqlalchemy import text
+
+from ece.access.actor import Actor, Role
+from ece.access.errors import Forbidden
+from ece.access.policy import (
+    MINIMUM_PATIENT_ELEMENTS,
+    is_patient_data,
+    may,
+    readable_types,
+    unrestricted,
+    visibility_sql,
+)
+from ece.access.scopes import READ
+from ece.audit import Access, Event, patients_in, record
+from ece.resource_types import served_types
+from ece.search import Visibility
+from ece.search.summary import shaped
+from ece.tx import Transaction
+
+_VERB = {"c": "crear / create", "r": "leer / read", "u": "modificar / update", "d": "eliminar / delete",
+         "s": "buscar / search"}
+
+
+@lru_cache(maxsize=1024)
+def _type_limit(actor: Actor) -> tuple[str, ...] | None:
+    """The readable types when the actor's role or scopes leave some out; None when every type is readable."""
+    every = sorted(served_types())
+    readable = readable_types(actor, every)
+    return None if len(readable) == len(every) else tuple(readable)
+
+
+@dataclass
+class Guard:
+    access: Access
+    enforced: bool = True
+    refusals: list[Event] = field(default_factory=list)
+    _grants: dict[str, str] | None = None
+
+    @property
+    def actor(self) -> Actor:
+        return self.access.actor
+
+    # --- types ---------------------------------------------------------------------------------------
+
+    def require(self, tx: Transaction | None, resource_type: str, interaction: str) -> None:
+        if not self.enforced or may(self.actor, resource_type, interaction):
+            return
+        raise self.refuse(tx, f"el rol {self.actor.role.value} no puede {_VERB[interaction]} {resource_type} / "
+                              f"role {self.actor.role.value} may not {_VERB[interaction].split(' / ')[1]} "
+                              f"{resource_type}", interaction=interaction)
+
+    def readable(self, resource_types: list[str]) -> list[str]:
+        return resource_types if not self.enforced else readable_types(self.actor, resource_types)
+
+    # --- rows ----------------------------------------------------------------------------------------
+
+    def visibility(self) -> Visibility | None:
+        """The row condition for searches and history; None when every row may be shown."""
+        if not self.enforced:
+            return None
+        actor = self.actor
+        limit = _type_limit(actor)
+        if actor.role is Role.SYSTEM and limit is None:
+            return None
+
+        def condition(bind, alias: str) -> str:
+            parts = [] if actor.role is Role.SYSTEM else [visibility_sql(actor, bind, alias)]
+            if limit is not None:
+                parts.append(f"{alias}.resource_type = ANY(CAST({bind(list(limit))} AS text[]))")
+            return "(" + " AND ".join(parts) + ")"
+
+        return condition
+
+    async def visible(self, tx: Transaction, resource_type: str, resource_id: str) -> bool | None:
+        """Whether the current row may be shown; None when there is no such row."""
+        condition = self.visibility()
+        if condition is None or (unrestricted(self.actor) and not is_patient_data(resource_type)):
+            return True
+        params: dict = {"t": resource_type, "i": resource_id}
+
+        def bind(value) -> str:
+            name = f"v{len(params)}"
+            params[name] = value
+            return f":{name}"
+
+        row = (await tx.conn.execute(text(f"SELECT {condition(bind, 'r')} FROM resource r WHERE r.resource_type = "
+                                          f":t AND r.id = :i"), params)).first()
+        return None if row is None else bool(row[0])
+
+    async def require_visible(self, tx: Transaction, resource_type: str, resource_id: str,
+                              interaction: str = READ) -> None:
+        if await self.visible(tx, resource_type, resource_id) is False:
+            raise self.refuse(tx, f"sin relación de atención ni permiso para {resource_type}/{resource_id} / no "
+                                  f"care relationship or permission for {resource_type}/{resource_id}",
+                              interaction=interaction, target=f"{resource_type}/{resource_id}",
+                              patients=await self._patients_of(tx, resource_type, resource_id))
+
+    async def require_patient(self, tx: Transaction, patient: str) -> None:
+        _type, _, patient_id = patient.partition("/")
+        self.require(tx, "Patient", READ)
+        if await self.visible(tx, "Patient", patient_id) is not True:
+            raise self.refuse(tx, f"sin relación de atención con {patient} / no care relationship with {patient}",
+                              interaction=READ, target=patient, patients={patient_id})
+
+    async def _patients_of(self, tx: Transaction, resource_type: str, resource_id: str) -> set[str]:
+        row = (await tx.conn.execute(text("SELECT content FROM resource WHERE resource_type = :t AND id = :i"),
+                                     {"t": resource_type, "i": resource_id})).first()
+        return patients_in(resource_type, resource_id, row[0] if row else None)
+
+    def shape(self, resource_type: str, content: bytes) -> bytes:
+        """A coordinator sees only the minimum of a patient needed to route a referral."""
+        if self.enforced and self.actor.role is Role.COORDINATOR and resource_type == "Patient":
+            return shaped(resource_type, content, None, MINIMUM_PATIENT_ELEMENTS)
+        return content
+
+    # --- audit ---------------------------------------------------------------------------------------
+
+    def refuse(self, tx: Transaction | None, reason: str, *, interaction: str, target: str | None = None,
+               patients: set[str] | None = None) -> Forbidden:
+        event = Event(self.access, _interaction_name(interaction), outcome="4", entities=[target] if target else [],
+                      patients=patients or set(), description=reason)
+        self.refusals.append(event)
+        if tx is not None and self.enforced:
+            record(tx, event)  # kept if the transaction commits (a batch entry); else the error handler writes it
+        return Forbidden(reason, target=target)
+
+    async def audit(self, tx: Transaction, interaction: str, entities: list[tuple[str, str, bytes | None]], *,
+                    query: str | None = None, always: bool = False) -> None:
+        """Record an access to ``entities`` ((type, id, content)); only accesses to patient data are recorded,
+        unless ``always``."""
+        if not self.enforced:
+            return
+        if not always and not any(is_patient_data(t) for t, _i, _c in entities):
+            return
+        patients: set[str] = set()
+        for resource_type, resource_id, content in entities:
+            patients |= patients_in(resource_type, resource_id, content)
+        event = Event(self.access, interaction, entities=[f"{t}/{i}" for t, i, _c in entities], patients=patients,
+                      query=query)
+        if self.actor.role is Role.CLINICIAN and patients:
+            grants = await self._active_grants(tx)
+            reasons = [grants[p] for p in sorted(patients) if p in grants]
+            if reasons:
+                event.purpose, event.reason = "ETREAT", "; ".join(dict.fromkeys(reasons))
+        record(tx, event)
+
+    async def _active_grants(self, tx: Transaction) -> dict[str, str]:
+        if self._grants is None:
+            rows = await tx.conn.execute(text("SELECT patient_id, reason FROM access_grant WHERE subject = :s AND "
+                                              "expires_at > now()"), {"s": self.actor.subject})
+            self._grants = {r[0]: r[1] for r in rows}
+        return self._grants
+
+
+def _interaction_name(letter: str) -> str:
+    return {"c": "create", "r": "read", "u": "update", "d": "delete", "s": "search"}.get(letter, letter)
+
+
+async def require_patient_access(tx: Transaction, *, actor: Actor, patient: str) -> None:
+    """Raise ``Forbidden`` (403) unless ``actor`` may read the record of ``patient`` ("Patient/<id>")."""
+    await Guard(Access(actor)).require_patient(tx, patient)

@@ -1,0 +1,204 @@
+"""Who may see and change what: the rules of access, as type permissions and as one SQL condition on rows.
+
+Type permissions (``may``): the role's rules, narrowed by the token's SMART scopes.
+- clinician: any type; rows of patient data only for patients in care at their facility (below);
+- coordinator: referrals (Task, ServiceRequest) tagged with their health region, the patients they are for
+  (minimum data, see ``MINIMUM_PATIENT_ELEMENTS``), and non-clinical resources;
+- patient: their own compartment; they may write Consent and Basic (preferences) about themselves;
+- admin: directory and other non-clinical resources, never patient data;
+- system: exactly what its ``system/`` scopes say (``system/*.*`` is a trusted back-end).
+
+Row visibility (``visibility_sql``) is a condition on a ``resource`` row, put inside every query that
+answers rows (search, ``_include``, chains, ``_has``, history, totals) so a count can never reveal
+what a read would refuse. A resource is patient data when its type belongs to the Patient compartment
+(R4 compartmentdefinition-patient.html) or is a Task (Task.for, which the compartment omits); it is
+visible when it links (through the compartment's parameters) to a patient the actor may see. Two more ways
+in: a Provenance is visible with any resource it is about (the referral trail targets the Task), and a
+Communication is visible to the recipients it names (notices; a region's coordinators by the region's tag).
+
+A clinician's patients: those with an Encounter whose serviceProvider is their facility, a Task whose
+requester or owner is their facility, or whose managingOrganization is their facility; minus those whose
+active Consent denies the facility (a deny provision naming it, or a deny-all with permits that do not
+name it); plus those of an unexpired break-the-glass grant of this user, which a Consent cannot stop.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from functools import lru_cache
+
+from ece.access.actor import Actor, Role
+from ece.access.scopes import CREATE, DELETE, READ, SEARCH, UPDATE, allowed
+from ece.registry import compartments
+
+REGION_SYSTEM = "https://fhir.salud.gob.hn/CodeSystem/region-sanitaria"
+DIRECTORY_TYPES = frozenset({"Organization", "Location", "Practitioner", "PractitionerRole", "HealthcareService",
+                             "Endpoint"})
+REFERRAL_TYPES = frozenset({"Task", "ServiceRequest"})
+# Beyond the referrals: the patients they are for (minimum data), the trail of their transitions (Provenance)
+# and the notices about them (Communication), each row limited to the coordinator's region.
+COORDINATOR_READABLE = frozenset({"Patient", "Provenance", "Communication"})
+PATIENT_WRITABLE_TYPES = frozenset({"Consent", "Basic"})
+MINIMUM_PATIENT_ELEMENTS = ["identifier", "name", "gender", "birthDate", "managingOrganization", "address"]
+# Task is outside the R4 Patient compartment; its ``patient`` parameter (Task.for) links it to one.
+_EXTRA_LINKS = {"Task": ["patient"]}
+
+Binder = Callable[[object], str]
+
+
+@lru_cache(maxsize=1)
+def patient_links() -> dict[str, tuple[str, ...]]:
+    """Resource type -> the reference parameters that put it in a patient's compartment."""
+    links = {t: tuple(p for p in params if p != "{def}") for t, params in compartments()["Patient"].items()}
+    for resource_type, params in _EXTRA_LINKS.items():
+        links[resource_type] = tuple(dict.fromkeys([*links.get(resource_type, ()), *params]))
+    links["Patient"] = ("link",)
+    return links
+
+
+def is_patient_data(resource_type: str) -> bool:
+    return resource_type in patient_links()
+
+
+def _scope_contexts(role: Role) -> tuple[str, ...]:
+    return {Role.SYSTEM: ("system",), Role.PATIENT: ("patient", "user")}.get(role, ("user",))
+
+
+def may(actor: Actor, resource_type: str, interaction: str) -> bool:
+    """Whether ``actor`` may perform ``interaction`` (a SMART letter: c r u d s) on some ``resource_type``."""
+    by_scope = allowed(actor.scopes, _scope_contexts(actor.role), resource_type, interaction)
+    if actor.role is Role.SYSTEM:
+        return bool(by_scope)
+    if by_scope is False:
+        return False
+    writing = interaction in (CREATE, UPDATE, DELETE)
+    if actor.role is Role.ADMIN:
+        return not is_patient_data(resource_type)
+    if actor.role is Role.PATIENT:
+        return not writing or resource_type in PATIENT_WRITABLE_TYPES
+    if actor.role is Role.COORDINATOR:
+        if writing:
+            return resource_type in REFERRAL_TYPES
+        return not is_patient_data(resource_type) or resource_type in REFERRAL_TYPES | COORDINATOR_READABLE
+    return True  # clinician: rows are limited by visibility
+
+
+def readable_types(actor: Actor, resource_types: list[str]) -> list[str]:
+    return [t for t in resource_types if may(actor, t, SEARCH) or may(actor, t, READ)]
+
+
+def unrestricted(actor: Actor) -> bool:
+    """A trusted back-end or an admin sees every row of the types it may read (no row condition)."""
+    return actor.role in (Role.SYSTEM, Role.ADMIN)
+
+
+def visibility_sql(actor: Actor, bind: Binder, alias: str) -> str:
+    """The condition under which the ``resource`` row ``alias`` is visible to ``actor``."""
+    not_patient_data = f"NOT ({alias}.resource_type = ANY(CAST({bind(sorted(patient_links()))} AS text[])))"
+    if actor.role is Role.ADMIN:
+        return not_patient_data
+    if actor.role is Role.SYSTEM:
+        return "TRUE"
+    base = _row_visibility(actor, bind, alias)
+    return f"({base} OR {_trail_of_visible(actor, bind, alias)} OR {_addressed_to(actor, bind, alias)})"
+
+
+def _row_visibility(actor: Actor, bind: Binder, alias: str) -> str:
+    """Visibility of a row by its own links: a patient's data, a referral of the region, or no patient data."""
+    types = f"{alias}.resource_type"
+    not_patient_data = f"NOT ({types} = ANY(CAST({bind(sorted(patient_links()))} AS text[])))"
+    if actor.role is Role.COORDINATOR:
+        region = actor.region or ""
+        tagged = _region_tagged(bind, alias, region)
+        routed = (f"{alias}.id IN (SELECT l.target_id FROM search_reference l WHERE l.resource_type = ANY(CAST("
+                  f"{bind(sorted(REFERRAL_TYPES))} AS text[])) AND l.param IN ('patient', 'subject') AND "
+                  f"l.target_type = 'Patient' AND {_region_tagged(bind, 'l', region, id_column='resource_id')})")
+        return (f"({not_patient_data} OR ({types} = ANY(CAST({bind(sorted(REFERRAL_TYPES))} AS text[])) AND {tagged}) "
+                f"OR ({types} = 'Patient' AND {routed}))")
+    patients = allowed_patients_sql(actor, bind)
+    return f"({not_patient_data} OR {linked_to(bind, alias, patients)})"
+
+
+def _trail_of_visible(actor: Actor, bind: Binder, alias: str) -> str:
+    """A Provenance is visible with what it is about: the referral engine records each transition as a
+    Provenance whose targets are the Task and the ServiceRequest, not the patient (R4 provenance.html)."""
+    return (f"({alias}.resource_type = 'Provenance' AND EXISTS (SELECT 1 FROM search_reference pv JOIN resource "
+            f"pt ON pt.resource_type = pv.target_type AND pt.id = pv.target_id AND NOT pt.deleted "
+            f"WHERE pv.resource_type = 'Provenance' AND pv.resource_id = {alias}.id AND pv.param = 'target' "
+            f"AND pt.resource_type <> 'Provenance' AND {_row_visibility(actor, bind, 'pt')}))")
+
+
+def _addressed_to(actor: Actor, bind: Binder, alias: str) -> str:
+    """A Communication reaches its recipients (R4 communication.html#Communication.recipient): the facility,
+    practitioner role or patient it names, and a region's coordinators when it carries the region's tag."""
+    if actor.role is Role.COORDINATOR:
+        return f"({alias}.resource_type = 'Communication' AND {_region_tagged(bind, alias, actor.region or '')})"
+    names = [r for r in (actor.facility, actor.practitioner_role, actor.patient) if r]
+    if not names:
+        return "FALSE"
+    targets = [r.split("/", 1) for r in names]
+    return (f"({alias}.resource_type = 'Communication' AND EXISTS (SELECT 1 FROM search_reference cr WHERE "
+            f"cr.resource_type = 'Communication' AND cr.resource_id = {alias}.id AND cr.param = 'recipient' AND "
+            f"(cr.target_type, cr.target_id) IN (SELECT * FROM unnest(CAST({bind([t for t, _i in targets])} AS "
+            f"text[]), CAST({bind([i for _t, i in targets])} AS text[])))))")
+
+
+def linked_to(bind: Binder, alias: str, patients: str) -> str:
+    """The row ``alias`` is a Patient in ``patients`` or links to one through its compartment parameters."""
+    pairs = [(t, p) for t, params in patient_links().items() for p in params]
+    return (f"(({alias}.resource_type = 'Patient' AND {alias}.id IN ({patients})) OR EXISTS (SELECT 1 FROM "
+            f"search_reference pl WHERE pl.resource_type = {alias}.resource_type AND pl.resource_id = {alias}.id "
+            f"AND pl.target_type = 'Patient' AND (pl.resource_type, pl.param) IN (SELECT * FROM unnest(CAST("
+            f"{bind([t for t, _p in pairs])} AS text[]), CAST({bind([p for _t, p in pairs])} AS text[]))) "
+            f"AND pl.target_id IN ({patients})))")
+
+
+def _region_tagged(bind: Binder, alias: str, region: str, *, id_column: str = "id") -> str:
+    return (f"EXISTS (SELECT 1 FROM search_token rt WHERE rt.resource_type = {alias}.resource_type AND "
+            f"rt.resource_id = {alias}.{id_column} AND rt.param = '_tag' AND rt.system = {bind(REGION_SYSTEM)} "
+            f"AND rt.code = {bind(region)})")
+
+
+def allowed_patients_sql(actor: Actor, bind: Binder) -> str:
+    """A SELECT of the ids of the patients whose record ``actor`` (clinician or patient) may read."""
+    if actor.role is Role.PATIENT:
+        return f"SELECT {bind((actor.patient or '').partition('/')[2])}"
+    facility_id = (actor.facility or "").partition("/")[2]
+    facility = bind(facility_id)
+    in_care = (
+        f"SELECT e.target_id FROM search_reference e JOIN search_reference sp ON sp.resource_type = 'Encounter' "
+        f"AND sp.resource_id = e.resource_id AND sp.param = 'service-provider' AND sp.target_type = 'Organization' "
+        f"AND sp.target_id = {facility} WHERE e.resource_type = 'Encounter' AND e.param = 'patient' "
+        f"AND e.target_type = 'Patient' "
+        f"UNION SELECT t.target_id FROM search_reference t JOIN search_reference tf ON tf.resource_type = 'Task' "
+        f"AND tf.resource_id = t.resource_id AND tf.param IN ('requester', 'owner') AND tf.target_type = "
+        f"'Organization' AND tf.target_id = {facility} WHERE t.resource_type = 'Task' AND t.param = 'patient' "
+        f"AND t.target_type = 'Patient' "
+        f"UNION SELECT m.resource_id FROM search_reference m WHERE m.resource_type = 'Patient' AND m.param = "
+        f"'organization' AND m.target_type = 'Organization' AND m.target_id = {facility}")
+    denied = consent_denied_sql(bind, f"Organization/{facility_id}")
+    granted = (f"SELECT g.patient_id FROM access_grant g WHERE g.subject = {bind(actor.subject)} "
+               f"AND g.expires_at > now()")
+    return f"(SELECT c.target_id FROM ({in_care}) c(target_id) WHERE c.target_id NOT IN ({denied})) UNION {granted}"
+
+
+def consent_denied_sql(bind: Binder, facility: str) -> str:
+    """Ids of patients whose active Consent refuses ``facility`` ("Organization/<id>"), FHIR R4 consent.html
+    provisions: a ``deny`` provision naming it, or a base ``deny`` without actors whose nested ``permit``
+    provisions do not name it ("everyone but the facilities treating me")."""
+    names = bind(json.dumps({"f": facility}))
+    doc = "CAST(cr.content AS jsonb)"
+    return (f"SELECT cp.target_id FROM search_reference cp JOIN resource cr ON cr.resource_type = 'Consent' AND "
+            f"cr.id = cp.resource_id AND NOT cr.deleted WHERE cp.resource_type = 'Consent' AND cp.param = 'patient' "
+            f"AND cp.target_type = 'Patient' AND {doc} ->> 'status' = 'active' AND ("
+            f"jsonb_path_exists({doc}, '$.** ? (@.type == \"deny\" && @.actor[*].reference.reference == $f)', "
+            f"CAST({names} AS jsonb)) OR ({doc} #>> '{{provision,type}}' = 'deny' AND NOT ({doc} -> 'provision' ? "
+            f"'actor') AND NOT jsonb_path_exists({doc}, '$.provision.provision[*] ? (@.type == \"permit\" && "
+            f"@.actor[*].reference.reference == $f)', CAST({names} AS jsonb))))")
+
+
+def interaction_of(action: str) -> str:
+    """A FHIR REST interaction name as a SMART letter."""
+    return {"read": READ, "vread": READ, "history": READ, "search": SEARCH, "create": CREATE, "update": UPDATE,
+            "patch": UPDATE, "delete": DELETE}[action]

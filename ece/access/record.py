@@ -1,0 +1,179 @@
+"""The record as an actor may see and change it: each REST interaction of the store, read path and search,
+with the guard's checks before and after and its AuditEvent in the same transaction.
+
+Writes are checked twice: the resource as it was (may this actor change it?) and as it is written (may this
+actor see what it wrote?). The second check runs inside the write's transaction, after the search index
+rows are written, so a write that would move data out of the actor's reach rolls back whole.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from ece import bundle as bundles
+from ece import reads, search, store
+from ece.access.guard import Guard
+from ece.access.scopes import CREATE, DELETE, READ, SEARCH, UPDATE
+from ece.reads import HistoryPage, Version
+from ece.search import SearchPage
+from ece.tx import Transaction
+
+
+def _shaped_version(guard: Guard, version: Version) -> Version:
+    if version.content is None:
+        return version
+    content = guard.shape(version.resource_type, version.content)
+    if content is version.content:
+        return version
+    return Version(version.resource_type, version.id, version.version_id, version.last_updated, content,
+                   version.method, version.seq, version.created)
+
+
+async def read(tx: Transaction, *, guard: Guard, resource_type: str, resource_id: str) -> Version:
+    guard.require(tx, resource_type, READ)
+    version = await reads.read(tx.conn, resource_type=resource_type, resource_id=resource_id)
+    await guard.require_visible(tx, resource_type, resource_id)
+    await guard.audit(tx, "read", [(resource_type, resource_id, version.content)])
+    return _shaped_version(guard, version)
+
+
+async def vread(tx: Transaction, *, guard: Guard, resource_type: str, resource_id: str, version_id: str) -> Version:
+    guard.require(tx, resource_type, READ)
+    version = await reads.vread(tx.conn, resource_type=resource_type, resource_id=resource_id, version_id=version_id)
+    await guard.require_visible(tx, resource_type, resource_id)
+    await guard.audit(tx, "vread", [(resource_type, resource_id, version.content)])
+    return _shaped_version(guard, version)
+
+
+async def history(tx: Transaction, *, guard: Guard, resource_type: str | None, resource_id: str | None,
+                  **options) -> HistoryPage:
+    """Instance history needs the resource to be visible; type and system history show only visible ones."""
+    if resource_type is not None:
+        guard.require(tx, resource_type, READ)
+    if resource_id is not None:
+        await reads.read_any_version(tx.conn, resource_type=resource_type, resource_id=resource_id)
+        await guard.require_visible(tx, resource_type, resource_id)  # type: ignore[arg-type]
+    page = await reads.history(tx.conn, resource_type=resource_type, resource_id=resource_id,
+                               visible=guard.visibility(), **options)
+    versions = [_shaped_version(guard, v) for v in page.versions]
+    await guard.audit(tx, "history", [(v.resource_type, v.id, v.content) for v in page.versions])
+    return HistoryPage(versions, page.next_before, page.total)
+
+
+async def search_types(tx: Transaction, *, guard: Guard, resource_types: list[str], pairs: list[tuple[str, str]],
+                       strict: bool = False, compartment: tuple[str, str] | None = None,
+                       explicit: bool = True) -> SearchPage:
+    """A search; with ``explicit`` types a type the actor may not search is a 403, otherwise (a system-wide
+    search) such types are left out."""
+    if explicit:
+        for resource_type in resource_types:
+            guard.require(tx, resource_type, SEARCH)
+        allowed = resource_types
+    else:
+        allowed = guard.readable(resource_types)
+    if compartment is not None and compartment[0] == "Patient":
+        await guard.require_patient(tx, f"Patient/{compartment[1]}")
+    page = await search.search(tx.conn, resource_types=allowed, pairs=pairs, strict=strict, compartment=compartment,
+                               visible=guard.visibility())
+    matches = [(t, i, guard.shape(t, c)) for t, i, c in page.matches]
+    included = [(t, i, guard.shape(t, c)) for t, i, c in page.included]
+    await guard.audit(tx, "search", [*page.matches, *page.included],
+                      query=f"{','.join(resource_types)}?{urlencode(pairs)}")
+    return SearchPage(matches, included, page.total, page.next_cursor, page.used, page.count)
+
+
+async def _after_write(tx: Transaction, guard: Guard, interaction: str, result: store.WriteResult) -> None:
+    if not result.deleted:
+        await guard.require_visible(tx, result.resource_type, result.id, UPDATE)
+    await guard.audit(tx, interaction, [(result.resource_type, result.id, result.content)])
+
+
+async def create(tx: Transaction, *, guard: Guard, data, expected_type: str,
+                 if_none_exist: str | None) -> store.WriteResult:
+    guard.require(tx, expected_type, CREATE)
+    result = await store.create(tx, data=data, expected_type=expected_type, if_none_exist=if_none_exist)
+    await _after_write(tx, guard, "create", result)
+    return result
+
+
+async def update(tx: Transaction, *, guard: Guard, resource_type: str, resource_id: str, data,
+                 if_match: int | None) -> store.WriteResult:
+    guard.require(tx, resource_type, UPDATE)
+    await guard.require_visible(tx, resource_type, resource_id, UPDATE)
+    result = await store.update(tx, resource_type=resource_type, resource_id=resource_id, data=data,
+                                if_match=if_match)
+    await _after_write(tx, guard, "update", result)
+    return result
+
+
+async def patch(tx: Transaction, *, guard: Guard, resource_type: str, resource_id: str, operations,
+                if_match: int | None) -> store.WriteResult:
+    guard.require(tx, resource_type, UPDATE)
+    await guard.require_visible(tx, resource_type, resource_id, UPDATE)
+    result = await store.patch(tx, resource_type=resource_type, resource_id=resource_id, operations=operations,
+                               if_match=if_match)
+    await _after_write(tx, guard, "patch", result)
+    return result
+
+
+async def delete(tx: Transaction, *, guard: Guard, resource_type: str, resource_id: str) -> store.WriteResult:
+    guard.require(tx, resource_type, DELETE)
+    await guard.require_visible(tx, resource_type, resource_id, DELETE)
+    result = await store.delete(tx, resource_type=resource_type, resource_id=resource_id)
+    await guard.audit(tx, "delete", [(resource_type, resource_id, None)], always=True)
+    return result
+
+
+async def conditional_update(tx: Transaction, *, guard: Guard, resource_type: str, criteria: str, data,
+                             if_match: int | None) -> store.WriteResult:
+    guard.require(tx, resource_type, UPDATE)
+    matched = await store.match_one_or_none(tx, resource_type=resource_type, criteria=criteria, lock_criteria=True)
+    if matched is not None:
+        await guard.require_visible(tx, resource_type, matched, UPDATE)
+    result = await store.conditional_update(tx, resource_type=resource_type, criteria=criteria, data=data,
+                                            if_match=if_match)
+    await _after_write(tx, guard, "update", result)
+    return result
+
+
+async def conditional_delete(tx: Transaction, *, guard: Guard, resource_type: str,
+                             criteria: str) -> store.WriteResult | None:
+    guard.require(tx, resource_type, DELETE)
+    matched = await store.match_one_or_none(tx, resource_type=resource_type, criteria=criteria, lock_criteria=True)
+    if matched is None:
+        return None
+    await guard.require_visible(tx, resource_type, matched, DELETE)
+    result = await store.conditional_delete(tx, resource_type=resource_type, criteria=criteria)
+    if result is not None:
+        await guard.audit(tx, "delete", [(resource_type, result.id, None)], always=True)
+    return result
+
+
+class _BundleAccess:
+    """The guard as the Bundle processor sees it (ece.bundle.EntryAccess)."""
+
+    def __init__(self, guard: Guard):
+        self.guard = guard
+
+    def require(self, tx: Transaction, resource_type: str, interaction: str) -> None:
+        self.guard.require(tx, resource_type, interaction)
+
+    async def before_write(self, tx: Transaction, resource_type: str, resource_id: str) -> None:
+        await self.guard.require_visible(tx, resource_type, resource_id, UPDATE)
+
+    async def after_write(self, tx: Transaction, kind: str, results: list[store.WriteResult]) -> None:
+        for result in results:
+            if not result.deleted:
+                await self.guard.require_visible(tx, result.resource_type, result.id, UPDATE)
+        await self.guard.audit(tx, kind, [(r.resource_type, r.id, r.content) for r in results], always=True)
+
+    async def read(self, tx: Transaction, resource_type: str, resource_id: str) -> Version:
+        return await read(tx, guard=self.guard, resource_type=resource_type, resource_id=resource_id)
+
+    async def search(self, tx: Transaction, resource_type: str, pairs: list[tuple[str, str]]) -> SearchPage:
+        return await search_types(tx, guard=self.guard, resource_types=[resource_type], pairs=pairs)
+
+
+async def transaction(tx: Transaction, *, guard: Guard, bundle, base_url: str, return_resources: bool) -> dict:
+    return await bundles.transaction(tx, bundle=bundle, base_url=base_url, return_resources=return_resources,
+                                     access=_BundleAccess(guard))

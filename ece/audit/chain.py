@@ -1,0 +1,77 @@
+"""The append-only audit table and its hash chain.
+
+Each row's hash is SHA-256 over the previous row's hash, its sequence number, the patients it concerns and
+its AuditEvent JSON; ``audit_chain_head`` holds the last link. Appending takes the head row's lock, so
+links are made one transaction at a time, and only for as long as the batch insert and the commit take.
+An edited, deleted or inserted row breaks every link from it on; ``verify`` names the first one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ece import fhirjson
+from ece.audit.events import Event, to_resource
+
+_HEAD = text("SELECT seq, hash FROM audit_chain_head WHERE id = 1 FOR UPDATE")
+_APPEND = text(
+    "WITH appended AS (INSERT INTO audit_event (seq, recorded, patients, content, hash) "
+    "SELECT s, r, string_to_array(p, ','), c, h FROM unnest(CAST(:seqs AS bigint[]), CAST(:recorded AS "
+    "timestamptz[]), CAST(:patients AS text[]), CAST(:contents AS text[]), CAST(:hashes AS text[])) "
+    "AS u(s, r, p, c, h)) "
+    "UPDATE audit_chain_head SET seq = :last_seq, hash = :last_hash WHERE id = 1"
+)
+
+
+def link(previous: str, seq: int, patients: str, content: str) -> str:
+    return hashlib.sha256(f"{previous}\n{seq}\n{patients}\n{content}".encode()).hexdigest()
+
+
+async def append(conn: AsyncConnection, events: list[Event]) -> None:
+    head_seq, previous = (await conn.execute(_HEAD)).one()
+    seqs, recorded, patients, contents, hashes = [], [], [], [], []
+    for offset, event in enumerate(events, start=1):
+        seq = head_seq + offset
+        content = fhirjson.dumps(to_resource(event, seq)).decode()
+        joined = ",".join(sorted(event.patients))
+        previous = link(previous, seq, joined, content)
+        seqs.append(seq)
+        recorded.append(event.recorded)
+        patients.append(joined)
+        contents.append(content)
+        hashes.append(previous)
+    await conn.execute(_APPEND, {"seqs": seqs, "recorded": recorded, "patients": patients, "contents": contents,
+                                 "hashes": hashes, "last_seq": seqs[-1], "last_hash": previous})
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    checked: int
+    broken_at: int | None  # the seq of the first broken link
+    reason: str | None
+
+    @property
+    def intact(self) -> bool:
+        return self.broken_at is None
+
+
+async def verify(conn: AsyncConnection) -> ChainReport:
+    """Walk the chain from the first row; stop at the first row whose link does not hold."""
+    previous, expected, checked = "", 1, 0
+    result = await conn.stream(text("SELECT seq, patients, content, hash FROM audit_event ORDER BY seq"))
+    async for seq, row_patients, content, stored in result:
+        if seq != expected:
+            return ChainReport(checked, expected, f"falta el eslabón {expected} / link {expected} is missing")
+        if link(previous, seq, ",".join(row_patients), content) != stored:
+            return ChainReport(checked, seq, f"el eslabón {seq} fue alterado / link {seq} was altered")
+        previous, expected, checked = stored, seq + 1, checked + 1
+    head_seq, head_hash = (await conn.execute(text("SELECT seq, hash FROM audit_chain_head WHERE id = 1"))).one()
+    if head_seq != checked or head_hash != previous:
+        return ChainReport(checked, checked + 1 if head_seq > checked else checked,
+                           f"la cabeza de la cadena ({head_seq}) no es el último eslabón ({checked}) / the chain "
+                           "head is not the last link (rows removed at the end?)")
+    return ChainReport(checked, None, None)

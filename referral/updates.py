@@ -1,0 +1,56 @@
+"""A direct PUT or PATCH of a referral Task (R4 http.html#update, #patch) that changes its status is the same
+transition as the operation: the machine finds the event leading from the stored status to the new one that the
+caller may fire, with the same 409/403/400 refusals, and records it. Events that need more than the Task itself
+(``$redirect``, ``$schedule``, ``$respond``) are only available as operations. Other edits are plain updates.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ece import fhirjson, reads, store
+from ece.access import Actor, Forbidden
+from ece.errors import Conflict, FhirError, Issue, UnprocessableEntity
+from ece.tx import Transaction
+from referral import lifecycle, machine, records
+from referral.inputs import Inputs
+
+
+async def current_task(tx: Transaction, *, task_id: str) -> dict:
+    """The stored Task (404/410 like a read), for the PATCH that applies to it (update_task locks and re-reads)."""
+    return fhirjson.loads((await reads.read(tx.conn, resource_type="Task", resource_id=task_id)).content)
+
+
+async def update_task(tx: Transaction, *, task_id: str, data: Any, actor: Actor, if_match: int | None = None
+                      ) -> store.WriteResult:
+    try:
+        current = await lifecycle.locked_task(tx, task_id=task_id)
+    except FhirError:
+        current = None
+    stored = fhirjson.loads(current.content) if current is not None else None
+    if stored is None or not records.is_referral_task(stored) or not isinstance(data, dict) \
+            or data.get("status") == stored.get("status"):
+        return await store.update(tx, resource_type="Task", resource_id=task_id, data=data, if_match=if_match)
+    store.check_if_match(if_match, (current.version_id, False))  # type: ignore[union-attr]
+    if data.get("id") != task_id:
+        raise UnprocessableEntity([Issue("invalid", "El id del recurso no coincide con el de la URL / resource id "
+                                                    "does not match the URL", ("Task.id",))])
+    status, business = stored.get("status"), records.business_of(stored)
+    candidates = machine.events_between(status, str(data.get("status")), business)
+    if not candidates:
+        allowed = ", ".join(f"${e}" for e in machine.allowed_events(status, business)) or "ninguno / none"
+        raise Conflict([Issue("business-rule", f"La tarea no puede pasar de {status} a {data.get('status')}; eventos "
+                                               f"permitidos: {allowed} / illegal status change", ("Task.status",))])
+    permitted = [e for e in candidates if machine.may_fire(actor, e, stored)]
+    if not permitted:
+        raise Forbidden(f"{actor.subject} no puede cambiar el estado de Task/{task_id} a {data.get('status')} / may "
+                        "not make this change", patient=records.reference_of(stored.get("for")),
+                        target=f"Task/{task_id}")
+    direct = [e for e in permitted if not machine.RULES[e].required_inputs]
+    if not direct:
+        raise Conflict([Issue("business-rule", f"Use la operación ${permitted[0]} / use the ${permitted[0]} "
+                                               "operation: it needs parameters a Task cannot carry",
+                              ("Task.status",))])
+    fired = await lifecycle.fire(tx, task_id=task_id, event=direct[0], actor=actor,
+                                 inputs=Inputs(reason=data.get("statusReason")), replacement=data)
+    return fired.task
