@@ -112,6 +112,8 @@ class Settings(BaseSettings):
     notify_timeout_seconds: float = Field(default=10.0, gt=0)
     # /health answers 503 when an undelivered outbox row is older than this.
     health_max_outbox_age_seconds: float = Field(default=300.0, gt=0)
+    # `ece run` on an empty database first seeds a synthetic network with this many patients (0: none).
+    demo_patients: int = Field(default=300, ge=0)
 
 
 @lru_cache(maxsize=1)
