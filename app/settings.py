@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     # Login endpoint: attempts per client address per minute; token lifetime of a login, in minutes.
     login_attempts_per_minute: int = Field(default=10, gt=0)
     login_token_minutes: int = Field(default=60, gt=0, le=24 * 60)
+    # Audits of reads commit durably too (waiting for the WAL flush); off: a PostgreSQL crash may lose the read
+    # audits of its last fraction of a second. Writes and their audits are always durable.
+    audit_durable_reads: bool = False
     # Browser origins allowed by CORS (comma-separated; empty: none).
     cors_origins: str = ""
 
@@ -111,6 +114,8 @@ class Settings(BaseSettings):
     notify_timeout_seconds: float = Field(default=10.0, gt=0)
     # /health answers 503 when an undelivered outbox row is older than this.
     health_max_outbox_age_seconds: float = Field(default=300.0, gt=0)
+    # `ece run` on an empty database first seeds a synthetic network with this many patients (0: none).
+    demo_patients: int = Field(default=300, ge=0)
 
 
 @lru_cache(maxsize=1)
