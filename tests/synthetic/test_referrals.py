@@ -69,7 +69,7 @@ def test_command_prints_the_rate_the_summary_and_the_referrals_by_state(seeded_b
     assert "rechazados / refused: 0" in result.stdout
     assert "Sembrando / seeding" in result.stderr  # the progress bar
     expected = Counter(name for name, _path in referrals.SCENARIOS)
-    states_line = next(line for line in result.stdout.splitlines() if line.startswith("Referencias por estado"))
+    states_line = next(line for line in result.stdout.splitlines() if line.startswith("Referencias en"))
     assert states_line.endswith(", ".join(f"{name} {count}" for name, count in sorted(expected.items())))
 
 
