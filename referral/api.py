@@ -10,12 +10,12 @@ from __future__ import annotations
 import jsonpatch
 from fastapi import APIRouter, Request, Response
 
-from ece.access import CurrentActor
+from ece.access import CurrentGuard
 from ece.api import http
 from ece.errors import Issue, UnprocessableEntity
 from ece.tx import unit_of_work
 from ece.validation import check_id
-from referral import inputs, lifecycle, machine, updates
+from referral import inputs, machine, updates
 from referral.machine import Event
 
 router = APIRouter(prefix="/fhir", tags=["Referencias / referrals"])
@@ -36,11 +36,11 @@ async def _parameters(request: Request) -> inputs.Inputs:
 
 
 def _operation(event: Event):
-    async def operate(request: Request, task_id: str, actor: CurrentActor) -> Response:
+    async def operate(request: Request, task_id: str, guard: CurrentGuard) -> Response:
         check_id(task_id)
         given = await _parameters(request)
         async with unit_of_work(_engine(request)) as tx:
-            fired = await lifecycle.fire(tx, task_id=task_id, event=event, actor=actor, inputs=given)
+            fired = await updates.operate(tx, guard=guard, task_id=task_id, event=event, inputs=given)
         return http.resource_response(request, fired.task)
 
     operate.__name__ = f"task_{event.replace('-', '_')}"
@@ -54,16 +54,16 @@ for _event in Event:
 
 
 @router.put("/Task/{task_id}", summary="Update a Task; a referral's status change is checked as its operation")
-async def update_task(request: Request, task_id: str, actor: CurrentActor) -> Response:
+async def update_task(request: Request, task_id: str, guard: CurrentGuard) -> Response:
     body = await http.read_json_body(request)
     async with unit_of_work(_engine(request)) as tx:
-        result = await updates.update_task(tx, task_id=task_id, data=body, actor=actor,
+        result = await updates.update_task(tx, guard=guard, task_id=task_id, data=body,
                                            if_match=http.if_match(request))
     return http.resource_response(request, result, status=result.status, location_base=_base(request))
 
 
 @router.patch("/Task/{task_id}", summary="JSON Patch of a Task; a referral's status change is checked likewise")
-async def patch_task(request: Request, task_id: str, actor: CurrentActor) -> Response:
+async def patch_task(request: Request, task_id: str, guard: CurrentGuard) -> Response:
     check_id(task_id)
     operations = await http.read_json_body(request, allowed={http.JSON_PATCH})
     async with unit_of_work(_engine(request)) as tx:
@@ -73,6 +73,6 @@ async def patch_task(request: Request, task_id: str, actor: CurrentActor) -> Res
         except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException, KeyError, TypeError, ValueError) as exc:
             raise UnprocessableEntity([Issue("processing", f"No se pudo aplicar el parche / patch could not be "
                                                            f"applied: {exc}")]) from None
-        result = await updates.update_task(tx, task_id=task_id, data=patched, actor=actor,
+        result = await updates.update_task(tx, guard=guard, task_id=task_id, data=patched,
                                            if_match=http.if_match(request))
     return http.resource_response(request, result, status=200, location_base=_base(request))

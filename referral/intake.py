@@ -139,7 +139,8 @@ async def open_referral(tx: Transaction, *, service_request: dict, now: datetime
         created.append(f"Task/{result.id}")
         await notifications.opened(tx, task={**task, "id": result.id}, service_request=service_request)
         step = provenance.Step(str(Event.SEND), f"Task/{result.id}", result.version_id, reference, None,
-                               (task["status"], str(business)), moment)
+                               (task["status"], str(business)), moment,
+                               patient=records.reference_of(service_request.get("subject")))
         agent = {"type": {"coding": [{"system": provenance.PARTICIPANT_TYPE, "code": "author"}]},
                  "who": service_request.get("requester"), "onBehalfOf": {"reference": origin}}
         await store.create(tx, data=provenance.provenance(step, agent))

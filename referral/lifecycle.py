@@ -176,7 +176,8 @@ async def _write(context: Context, source_status: str, source_business: str | No
         await store.update(tx, resource_type=sr_type, resource_id=sr_id, data=context.service_request)
     recorded = provenance.Step(str(step.event), reference, result.version_id, context.service_request_ref,
                                (source_status, source_business), (str(step.target), str(step.business)),
-                               context.now, context.inputs.reason, context.inputs.note)
+                               context.now, context.inputs.reason, context.inputs.note,
+                               records.reference_of(task.get("for")))
     agent = provenance.agent_of(context.actor)
     trail = await store.create(tx, data=provenance.provenance(recorded, agent))
     referral = await context.referral() if context.service_request_ref else None

@@ -1,8 +1,9 @@
 """Every transition is recorded as a Provenance (R4 provenance.html): target the Task (the version the
 transition wrote) and its ServiceRequest, ``recorded`` when, ``agent`` who (and for which facility),
 ``activity`` the named event (evento-referencia), ``reason`` why, and the Task's previous version as an
-``entity`` with role ``revision``. From and to (Task.status and businessStatus) ride in the extension
-``transicion-referencia``, so ``Task?_revinclude=Provenance:target`` reads the whole trail.
+``entity`` with role ``revision``; the patient is a target too, which puts the trail in the patient's
+compartment. From and to (Task.status and businessStatus) ride in the extension ``transicion-referencia``, so
+``Task?_revinclude=Provenance:target`` reads the whole trail.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ class Step:
     when: datetime
     reason: dict | None = None
     note: str | None = None
+    patient: str | None = None  # "Patient/<id>", Task.for
 
 
 def agent_of(actor: Actor | None, *, on_behalf_of: str | None = None) -> dict:
@@ -71,6 +73,10 @@ def provenance(step: Step, agent: dict) -> dict:
     }
     if step.service_request:
         data["target"].append({"reference": step.service_request})
+    if step.patient:
+        # Provenance belongs to a patient's compartment through a Patient target (R4 compartmentdefinition-patient
+        # .html: Provenance.patient): the trail is then readable by whoever may read the patient's record.
+        data["target"].append({"reference": step.patient})
     if step.reason:
         data["reason"] = [step.reason]
     if step.source is not None and step.task_version > 1:

@@ -1,7 +1,11 @@
-"""A direct PUT or PATCH of a referral Task (R4 http.html#update, #patch) that changes its status is the same
-transition as the operation: the machine finds the event leading from the stored status to the new one that the
-caller may fire, with the same 409/403/400 refusals, and records it. Events that need more than the Task itself
-(``$redirect``, ``$schedule``, ``$respond``) are only available as operations. Other edits are plain updates.
+"""The referral routes' services, under the request's access guard (ece.access: role and scopes, audit trail).
+
+- ``operate``: one lifecycle operation ``Task/[id]/$<event>`` (referral.lifecycle), audited as an operation.
+- ``update_task``: a direct PUT or PATCH of a referral Task (R4 http.html#update, #patch) that changes its status
+  is the same transition as the operation: the machine finds the event leading from the stored status to the new
+  one that the caller may fire, with the same 409/403/400 refusals, and records it. Events that need more than the
+  Task itself (``$redirect``, ``$schedule``, ``$respond``) are only available as operations. Any other update is
+  the guarded plain update of the record (ece.access.record).
 """
 
 from __future__ import annotations
@@ -9,11 +13,22 @@ from __future__ import annotations
 from typing import Any
 
 from ece import fhirjson, reads, store
-from ece.access import Actor, Forbidden
+from ece.access import Forbidden, Guard
+from ece.access import record as guarded
+from ece.access.scopes import UPDATE
 from ece.errors import Conflict, FhirError, Issue, UnprocessableEntity
 from ece.tx import Transaction
 from referral import lifecycle, machine, records
 from referral.inputs import Inputs
+from referral.machine import Event
+
+
+async def operate(tx: Transaction, *, guard: Guard, task_id: str, event: Event, inputs: Inputs
+                  ) -> lifecycle.Fired:
+    guard.require(tx, "Task", UPDATE)
+    fired = await lifecycle.fire(tx, task_id=task_id, event=event, actor=guard.actor, inputs=inputs)
+    await guard.audit(tx, "operation", [("Task", task_id, fired.task.content)])
+    return fired
 
 
 async def current_task(tx: Transaction, *, task_id: str) -> dict:
@@ -21,8 +36,10 @@ async def current_task(tx: Transaction, *, task_id: str) -> dict:
     return fhirjson.loads((await reads.read(tx.conn, resource_type="Task", resource_id=task_id)).content)
 
 
-async def update_task(tx: Transaction, *, task_id: str, data: Any, actor: Actor, if_match: int | None = None
+async def update_task(tx: Transaction, *, guard: Guard, task_id: str, data: Any, if_match: int | None = None
                       ) -> store.WriteResult:
+    actor = guard.actor
+    guard.require(tx, "Task", UPDATE)
     try:
         current = await lifecycle.locked_task(tx, task_id=task_id)
     except FhirError:
@@ -30,7 +47,8 @@ async def update_task(tx: Transaction, *, task_id: str, data: Any, actor: Actor,
     stored = fhirjson.loads(current.content) if current is not None else None
     if stored is None or not records.is_referral_task(stored) or not isinstance(data, dict) \
             or data.get("status") == stored.get("status"):
-        return await store.update(tx, resource_type="Task", resource_id=task_id, data=data, if_match=if_match)
+        return await guarded.update(tx, guard=guard, resource_type="Task", resource_id=task_id, data=data,
+                                    if_match=if_match)
     store.check_if_match(if_match, (current.version_id, False))  # type: ignore[union-attr]
     if data.get("id") != task_id:
         raise UnprocessableEntity([Issue("invalid", "El id del recurso no coincide con el de la URL / resource id "
@@ -53,4 +71,5 @@ async def update_task(tx: Transaction, *, task_id: str, data: Any, actor: Actor,
                               ("Task.status",))])
     fired = await lifecycle.fire(tx, task_id=task_id, event=direct[0], actor=actor,
                                  inputs=Inputs(reason=data.get("statusReason")), replacement=data)
+    await guard.audit(tx, "update", [("Task", task_id, fired.task.content)])
     return fired.task

@@ -69,14 +69,15 @@ async def send_email(row: dict, config: Config) -> None:
 
 def _smtp_send(smtp: Smtp, message: EmailMessage, timeout: float) -> None:
     assert smtp.host is not None
+    # The server's certificate and name are always verified (against ca_file when given).
     if smtp.tls == "ssl":
         client: smtplib.SMTP = smtplib.SMTP_SSL(smtp.host, smtp.port, timeout=timeout,
-                                               context=ssl.create_default_context())
+                                               context=ssl.create_default_context(cafile=smtp.ca_file))
     else:
         client = smtplib.SMTP(smtp.host, smtp.port, timeout=timeout)
     with client:
         if smtp.tls == "starttls":
-            client.starttls(context=ssl.create_default_context())
+            client.starttls(context=ssl.create_default_context(cafile=smtp.ca_file))
         if smtp.user:
             client.login(smtp.user, smtp.password or "")
         client.send_message(message)
@@ -89,8 +90,11 @@ def sms_text(row: dict, gateway: SmsGateway) -> str:
     """The template with the title, the referral number and the local date: nothing clinical."""
     title = row["title_en"] if row["language"] == "en" else row["title_es"]
     created: datetime = row["created_at"]
-    text = gateway.template.format(titulo=title, referencia=row.get("reference_number") or "",
-                                   fecha=created.astimezone(HONDURAS).strftime("%d/%m/%Y"))
+    try:
+        text = gateway.template.format(titulo=title, referencia=row.get("reference_number") or "",
+                                       fecha=created.astimezone(HONDURAS).strftime("%d/%m/%Y"))
+    except (KeyError, IndexError, ValueError) as exc:
+        raise DeliveryError(f"Plantilla de SMS inválida (ECE_SMS_TEMPLATE) / invalid SMS template: {exc!r}") from None
     return text[:SMS_MAX_CHARACTERS]
 
 
@@ -101,7 +105,7 @@ async def send_sms(row: dict, config: Config, client: httpx.AsyncClient) -> None
     headers = {IDEMPOTENCY_HEADER: row["id"]}
     if gateway.token:
         headers["Authorization"] = f"Bearer {gateway.token}"
-    body = {"to": row["address"], "message": sms_text(row, gateway)}
+    body = {"to": row["address"], "message": sms_text(row, gateway)}  # may raise DeliveryError: a failed attempt
     await _post(client, gateway.url, content=fhirjson.dumps(body), headers={**headers,
                 "Content-Type": "application/json"}, timeout=config.timeout_seconds)
 

@@ -18,13 +18,18 @@ class Smtp:
     user: str | None = None
     password: str | None = None
     sender: str = "notificaciones@salud.gob.hn"
+    ca_file: str | None = None  # PEM CA bundle verifying the server under starttls/ssl; None: the system's
+
+
+DEFAULT_SMS_TEMPLATE = ("Salud Honduras: {titulo}, referencia {referencia}. Aviso del {fecha}; los detalles, en su "
+                        "establecimiento.")
 
 
 @dataclass(frozen=True)
 class SmsGateway:
     url: str | None = None  # None: SMS is not a channel
     token: str | None = None
-    template: str = "Salud Honduras: {titulo}. Referencia {referencia}, {fecha}."
+    template: str = DEFAULT_SMS_TEMPLATE
 
 
 @dataclass(frozen=True)

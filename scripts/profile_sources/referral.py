@@ -118,4 +118,44 @@ RESPONSE = profile("hn-respuesta-referencia", "Composition", "Respuesta a la ref
     *_section("seguimiento", min_count=1),
 ])
 
-PROFILES = [REFERRAL, REFERRAL_TASK, RESPONSE]
+def _transition_part(name: str, *, min_count: int, value_type: str, binding: dict | None = None,
+                     short: str) -> list:
+    root = f"Extension.extension:{name}"
+    value = el(f"{root}.value[x]", min=1, type=[{"code": value_type}])
+    if binding:
+        value["binding"] = binding
+    return [el(root, min=min_count, max="1", short=short), el(f"{root}.url", fixedUri=name), value]
+
+
+def _transition_extension() -> dict:
+    """A complex extension on the Provenance of each referral transition: the event and the states it joined."""
+    url = s.canonical("StructureDefinition", "transicion-referencia")
+    task_status = bind("http://hl7.org/fhir/ValueSet/task-status")
+    sd = profile("transicion-referencia", "Extension", "Transición de la referencia", "La transición que registra "
+                 "esta Provenance: evento, estados de la tarea antes y después, nota. / The referral transition this "
+                 "Provenance records.", [
+        el("Extension", short="Transición de la referencia / referral transition"),
+        sliced("Extension.extension", ("value", "url"), rules="closed", min=2),
+        *_transition_part("evento", min_count=1, value_type="code", binding=bind("evento-referencia"),
+                          short="Evento / event"),
+        *_transition_part("desde", min_count=0, value_type="code", binding=task_status,
+                          short="Task.status antes / before"),
+        *_transition_part("desde-estado-negocio", min_count=0, value_type="code", binding=bind("estado-referencia"),
+                          short="Estado de negocio antes / business status before"),
+        *_transition_part("hacia", min_count=1, value_type="code", binding=task_status,
+                          short="Task.status después / after"),
+        *_transition_part("hacia-estado-negocio", min_count=1, value_type="code",
+                          binding=bind("estado-referencia"), short="Estado de negocio después / after"),
+        *_transition_part("nota", min_count=0, value_type="string", short="Nota / note"),
+        el("Extension.url", fixedUri=url),
+        el("Extension.value[x]", max="0"),
+    ])
+    sd["kind"] = "complex-type"
+    sd["baseDefinition"] = "http://hl7.org/fhir/StructureDefinition/Extension"
+    sd["context"] = [{"type": "element", "expression": "Provenance"}]
+    return sd
+
+
+TRANSITION = _transition_extension()
+
+PROFILES = [REFERRAL, REFERRAL_TASK, RESPONSE, TRANSITION]

@@ -98,7 +98,7 @@ async def test_each_transition_is_a_provenance_with_who_when_from_to_and_why(tx)
                         note="Sin camas en pediatría")
     provenance = await _read(tx, f"Provenance/{fired.provenance_id}")
     assert provenance["target"] == [{"reference": f"Task/{task_id}/_history/{fired.task.version_id}"},
-                                    {"reference": f"ServiceRequest/{sr_id}"}]
+                                    {"reference": f"ServiceRequest/{sr_id}"}, {"reference": f.PATIENT}]
     assert provenance["recorded"] == "2026-11-29T15:00:00.000Z"
     assert provenance["agent"][0]["who"]["reference"] == "PractitionerRole/pediatra-hospital"
     assert provenance["agent"][0]["onBehalfOf"] == {"reference": f.DESTINATION}

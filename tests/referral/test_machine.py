@@ -50,3 +50,17 @@ def test_patients_and_admins_fire_nothing_and_system_clients_act_as_any_party():
 def test_a_put_from_requested_to_cancelled_may_mean_three_events():
     assert machine.events_between(Status.REQUESTED, Status.CANCELLED, "enviada") == [
         Event.REDIRECT, Event.CANCEL, Event.WITHDRAW]
+
+
+def test_the_provenance_transition_extension_is_the_one_the_national_guide_defines():
+    from datetime import UTC, datetime
+
+    from fhir_profiles import catalog
+    from referral import provenance
+
+    definition = catalog.by_url()[provenance.EXT_TRANSITION]
+    slices = {e["sliceName"] for e in definition["differential"]["element"] if e.get("sliceName")}
+    step = provenance.Step("reject", "Task/t1", 2, "ServiceRequest/s1", ("requested", "enviada"),
+                           ("rejected", "rechazada"), datetime(2026, 11, 29, tzinfo=UTC), note="Sin camas")
+    written = provenance.provenance(step, provenance.agent_of(None))["extension"][0]["extension"]
+    assert {part["url"] for part in written} == slices
