@@ -143,12 +143,22 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     return app
 
 
-async def _audit_refusals(request: Request) -> None:
-    """The request rolled back with its audit; its refusals are recorded on their own (ece.audit)."""
-    guard = getattr(request.state, "guard", None)
-    if guard is None or not guard.enforced:
+async def _audit_refusals(request: Request, error: Forbidden) -> None:
+    """The request rolled back with its audit; its refusals are recorded on their own (ece.audit). A refusal
+    raised outside the guard (a referral party rule, $route, $resend, indicators) is recorded from the error."""
+    if not request.app.state.access.enforced:
         return
-    for event in guard.refusals:
+    guard = getattr(request.state, "guard", None)
+    refusals = list(guard.refusals) if guard is not None else []
+    actor = getattr(request.state, "actor", None)
+    if not refusals and actor is not None:
+        client = request.client.host if request.client else None
+        patient = (error.patient or "").rpartition("/")[2]
+        refusals = [audit.Event(audit.Access(actor, getattr(request.state, "actor_name", None), client),
+                                "operation", outcome="4", entities=[error.target] if error.target else [],
+                                patients={patient} if patient else set(),
+                                description=f"{error.reason} ({request.method} {request.url.path})")]
+    for event in refusals:
         await audit.record_now(request.app.state.engine, event)
 
 
@@ -166,7 +176,7 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(FhirError)
     async def fhir_error(request: Request, error: FhirError) -> Response:
         if isinstance(error, Forbidden):
-            await _audit_refusals(request)
+            await _audit_refusals(request, error)
         return outcome_response(error)
 
     @app.exception_handler(RequestValidationError)

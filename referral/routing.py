@@ -189,6 +189,8 @@ async def route(tx: Transaction, *, service_request_id: str, actor: Actor, count
     if not 1 <= count <= MAX_ROUTE_COUNT:
         raise BadRequest([Issue("invalid", f"count debe estar entre 1 y {MAX_ROUTE_COUNT} / count must be between 1 "
                                            f"and {MAX_ROUTE_COUNT}", ("count",))])
+    if actor.role not in ROUTING_ROLES:  # before anything is read: the referral's existence is not theirs to learn
+        raise _may_not_route(f"ServiceRequest/{service_request_id}")
     service_request = await directory.read_resource(tx, f"ServiceRequest/{service_request_id}",
                                                     expected="ServiceRequest")
     await _check_may_route(tx, actor, Request.of(service_request).requester, f"ServiceRequest/{service_request_id}")
@@ -207,9 +209,16 @@ async def _check_may_route(tx: Transaction, actor: Actor, requester: str, target
         if actor.role == Role.COORDINATOR and actor.region and \
                 (await directory.facility(tx, organization=origin)).region == actor.region:
             return
-    raise Forbidden("solo el establecimiento que refiere, la coordinación de su región o un administrador "
-                    "enrutan la referencia / only the referring facility, its region's coordinators or an admin "
-                    "may route it", target=target)
+    raise _may_not_route(target)
+
+
+ROUTING_ROLES = frozenset({Role.ADMIN, Role.SYSTEM, Role.CLINICIAN, Role.COORDINATOR})
+
+
+def _may_not_route(target: str) -> Forbidden:
+    return Forbidden("solo el establecimiento que refiere, la coordinación de su región o un administrador "
+                     "enrutan la referencia / only the referring facility, its region's coordinators or an admin "
+                     "may route it", target=target)
 
 
 def _parts(rank: int, candidate: Candidate) -> list[dict]:

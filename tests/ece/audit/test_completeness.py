@@ -4,12 +4,14 @@ with the ids it returned, and ``ece audit verify`` finds the chain intact."""
 from __future__ import annotations
 
 import base64
+import json
 import os
 import subprocess
 import sys
 
 import httpx
 import pytest
+from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from app.db import libpq_url
@@ -80,3 +82,17 @@ def test_audit_chain_of_the_live_server_verifies(live_server, server_admin_url, 
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Cadena íntegra" in result.stdout
+
+
+def test_a_refusal_raised_outside_the_guard_is_audited_too(live_server, server_admin_url, net):
+    """$route's own rule (the referring facility, its region's coordinators) refuses a patient: recorded."""
+    with httpx.Client(base_url=live_server, timeout=30, headers=net.patient("referred")) as client:
+        assert client.get(f"/ServiceRequest/{net.service_request}/$route").status_code == 403
+    url = make_url(server_admin_url).set(database=f"ece_live_{RUN}").render_as_string(hide_password=False)
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        contents = conn.execute(text("SELECT content FROM audit_event WHERE content LIKE :path"),
+                                {"path": f"%/fhir/ServiceRequest/{net.service_request}/$route%"}).scalars().all()
+    engine.dispose()
+    refusals = [json.loads(c) for c in contents]
+    assert [(r["outcome"], r["agent"][0]["altId"]) for r in refusals] == [("4", f"pac-referred-{net.suffix}")]
