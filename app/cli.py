@@ -187,7 +187,7 @@ def _seed_demo_if_empty(url: str, patients: int) -> None:
         return
     typer.echo(f"Base vacía: se siembran {patients} pacientes sintéticos (ECE_DEMO_PATIENTS) / empty database: "
                f"seeding {patients} synthetic patients")
-    report, states = _seed(url, patients=patients, seed=DEMO_SEED, facilities=None, workers=None)
+    report, states, _seconds = _seed(url, patients=patients, seed=DEMO_SEED, facilities=None, workers=None)
     typer.echo(f"Sembrados / seeded: {report.resources:,} recursos / resources, {sum(states.values())} "
                f"referencias / referrals, en / in {report.seconds:.0f} s")
     _report_indicators(url)
@@ -291,8 +291,8 @@ def seed_command(
     """Escribe una red de salud hondureña sintética (establecimientos, profesionales, pacientes y sus
     expedientes) por la vía de escritura del almacén; se puede repetir. / Write a synthetic Honduran health
     network through the store's write path; safe to re-run."""
-    report, states = _seed(database_url or _database_url(), patients=patients, seed=seed, facilities=facilities,
-                           workers=workers, referrals=referrals)
+    report, states, seconds = _seed(database_url or _database_url(), patients=patients, seed=seed,
+                                    facilities=facilities, workers=workers, referrals=referrals)
     summary = report.summary
     typer.echo(f"Recursos / resources: {report.resources:,} en / in {report.seconds:.1f} s = "
                f"{report.per_second:,.0f}/s")
@@ -300,7 +300,7 @@ def seed_command(
                f"sin cambios / unchanged: {summary.unchanged}, rechazados / refused: {summary.refused}")
     for example in summary.examples:
         typer.echo(f"  - {example}")
-    typer.echo("Referencias por estado / referrals by status: "
+    typer.echo(f"Referencias en / referrals in {seconds:.1f} s, por estado / by status: "
                + (", ".join(f"{name} {count}" for name, count in sorted(states.items())) or "0"))
     refused = [name for name in states if name.startswith("refused")]
     if summary.refused or refused:
@@ -310,6 +310,7 @@ def seed_command(
 def _seed(url: str, *, patients: int, seed: int, facilities: int | None, workers: int | None,
           referrals: int | None = None):
     import os
+    import time
 
     from tqdm import tqdm
 
@@ -342,9 +343,10 @@ def _seed(url: str, *, patients: int, seed: int, facilities: int | None, workers
                     bar.update(done_patients)
 
                 report = await seed_network(engine, chunks, progress)
+            began = time.perf_counter()
             plans = synthetic_referrals.plans(net, patients=patients, count=referrals)
             states = await synthetic_referrals.write_all(engine, plans, now=store.now())
-            return report, states
+            return report, states, time.perf_counter() - began
         finally:
             await engine.dispose()
 

@@ -72,7 +72,8 @@ class HistoryPage:
 async def history(conn: AsyncConnection, *, resource_type: str | None = None, resource_id: str | None = None,
                   since: datetime | None = None, at_or_before: datetime | None = None, count: int,
                   before_seq: int | None = None, with_total: bool = True,
-                  visible: Callable[[Callable[[Any], str], str], str] | None = None) -> HistoryPage:
+                  visible: Callable[[Callable[[Any], str], str, list[str] | None], str] | None = None
+                  ) -> HistoryPage:
     """Versions newest first (R4 http.html#history), paged by the commit sequence so pages stay stable
     while new versions are written. ``visible`` (ece.access) keeps only versions of resources the actor may
     see, judged on their current version, in the page and in the total alike."""
@@ -85,7 +86,7 @@ async def history(conn: AsyncConnection, *, resource_type: str | None = None, re
             return f":{name}"
 
         where.append(f"EXISTS (SELECT 1 FROM resource r WHERE r.resource_type = h.resource_type AND r.id = h.id "
-                     f"AND {visible(bind, 'r')})")
+                     f"AND {visible(bind, 'r', None if resource_type is None else [resource_type])})")
     if resource_type is not None:
         where.append("resource_type = :t")
         params["t"] = resource_type

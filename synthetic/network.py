@@ -237,8 +237,11 @@ def _location(rng: random.Random, facility: Facility) -> dict:
 
 
 def _service(rng: random.Random, facility: Facility, specialty: str) -> dict:
-    accepting = facility.level == "2" and rng.random() < 0.9 or facility.kind in ("CIS", "POLI") and \
-        specialty != "medicina-general" and rng.random() < 0.5
+    # Hospitals mostly receive referrals; CIS and polyclinics do for some of their specialists.
+    if facility.level == "2":
+        accepting = rng.random() < 0.9
+    else:
+        accepting = facility.kind in ("CIS", "POLI") and specialty != "medicina-general" and rng.random() < 0.5
     kinds = SERVICE_TYPES.get(facility.kind, ("consulta-externa",))
     if specialty == "ginecologia-obstetricia" and facility.kind in ("CIS", "HB", "HG", "HE"):
         kinds = (*kinds, "atencion-parto")

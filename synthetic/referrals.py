@@ -35,6 +35,9 @@ from synthetic.network import Facility, Network
 from synthetic.patients import person_and_patient
 
 SHARE_OF_PATIENTS = 0.05  # referrals per patient
+# Each referral is a dozen validated writes through the engine, one transaction at a time: past this many, the
+# default stops growing with the patients (``--referrals`` asks for more).
+DEFAULT_MAX_REFERRALS = 500
 H = timedelta(hours=1)
 # Final state: the events that lead there; "overdue" marks the referral past its deadline (the engine's sweep).
 SCENARIOS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -87,8 +90,9 @@ class Plan:
 
 
 def plans(network: Network, *, patients: int, count: int | None = None) -> list[Plan]:
-    """The referrals of the first ``patients`` patients: ``count`` of them (default ``SHARE_OF_PATIENTS``)."""
-    wanted = max(round(patients * SHARE_OF_PATIENTS), 0) if count is None else count
+    """The referrals of the first ``patients`` patients: ``count`` of them (default ``SHARE_OF_PATIENTS`` of the
+    patients, at most ``DEFAULT_MAX_REFERRALS``)."""
+    wanted = min(round(patients * SHARE_OF_PATIENTS), DEFAULT_MAX_REFERRALS) if count is None else count
     rng = stream("referrals", network.seed)
     out: list[Plan] = []
     for index in range(patients):

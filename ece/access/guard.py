@@ -75,8 +75,8 @@ class Guard:
         if actor.role is Role.SYSTEM and limit is None:
             return None
 
-        def condition(bind, alias: str) -> str:
-            parts = [] if actor.role is Role.SYSTEM else [visibility_sql(actor, bind, alias)]
+        def condition(bind, alias: str, resource_types=None) -> str:
+            parts = [] if actor.role is Role.SYSTEM else [visibility_sql(actor, bind, alias, resource_types)]
             if limit is not None:
                 parts.append(f"{alias}.resource_type = ANY(CAST({bind(list(limit))} AS text[]))")
             return "(" + " AND ".join(parts) + ")"
@@ -95,7 +95,8 @@ class Guard:
             params[name] = value
             return f":{name}"
 
-        row = (await tx.conn.execute(text(f"SELECT {condition(bind, 'r')} FROM resource r WHERE r.resource_type = "
+        row = (await tx.conn.execute(text(f"SELECT {condition(bind, 'r', [resource_type])} FROM resource r WHERE "
+                                          f"r.resource_type = "
                                           f":t AND r.id = :i"), params)).first()
         return None if row is None else bool(row[0])
 

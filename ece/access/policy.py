@@ -6,7 +6,8 @@ Type permissions (``may``): the role's rules, narrowed by the token's SMART scop
   (minimum data, see ``MINIMUM_PATIENT_ELEMENTS``), and non-clinical resources;
 - patient: their own compartment; they may write Consent and Basic (preferences) about themselves;
 - admin: directory and other non-clinical resources, never patient data;
-- system: exactly what its ``system/`` scopes say (``system/*.*`` is a trusted back-end).
+- system: exactly what its ``system/`` scopes say (``system/*.*`` is a trusted back-end);
+- Subscription (rest-hook): only a back-end whose scopes read every type (``BACK_END_TYPES``).
 
 Row visibility (``visibility_sql``) is a condition on a ``resource`` row, put inside every query that
 answers rows (search, ``_include``, chains, ``_has``, history, totals) so a count can never reveal
@@ -25,11 +26,11 @@ name it); plus those of an unexpired break-the-glass grant of this user, which a
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 
 from ece.access.actor import Actor, Role
-from ece.access.scopes import CREATE, DELETE, READ, SEARCH, UPDATE, allowed
+from ece.access.scopes import CREATE, DELETE, READ, SEARCH, UPDATE, allowed, parse_scopes
 from ece.registry import compartments
 
 REGION_SYSTEM = "https://fhir.salud.gob.hn/CodeSystem/region-sanitaria"
@@ -40,9 +41,14 @@ REFERRAL_TYPES = frozenset({"Task", "ServiceRequest"})
 # and the notices about them (Communication), each row limited to the coordinator's region.
 COORDINATOR_READABLE = frozenset({"Patient", "Provenance", "Communication"})
 PATIENT_WRITABLE_TYPES = frozenset({"Consent", "Basic"})
+# R4 rest-hook Subscriptions deliver whatever matches their criteria, whoever it concerns, to an address of the
+# subscriber's choosing, and carry the secret that signs those deliveries: only a trusted back-end that may read
+# every type creates or sees them.
+BACK_END_TYPES = frozenset({"Subscription"})
 MINIMUM_PATIENT_ELEMENTS = ["identifier", "name", "gender", "birthDate", "managingOrganization", "address"]
 # Task is outside the R4 Patient compartment; its ``patient`` parameter (Task.for) links it to one.
-_EXTRA_LINKS = {"Task": ["patient"]}
+# A document Bundle's ``patient`` (ece.indexing) links it to the patient whose record it holds.
+_EXTRA_LINKS = {"Task": ["patient"], "Bundle": ["patient"]}
 
 Binder = Callable[[object], str]
 
@@ -68,6 +74,8 @@ def _scope_contexts(role: Role) -> tuple[str, ...]:
 def may(actor: Actor, resource_type: str, interaction: str) -> bool:
     """Whether ``actor`` may perform ``interaction`` (a SMART letter: c r u d s) on some ``resource_type``."""
     by_scope = allowed(actor.scopes, _scope_contexts(actor.role), resource_type, interaction)
+    if resource_type in BACK_END_TYPES:
+        return actor.role is Role.SYSTEM and bool(by_scope) and reads_everything(actor)
     if actor.role is Role.SYSTEM:
         return bool(by_scope)
     if by_scope is False:
@@ -84,6 +92,12 @@ def may(actor: Actor, resource_type: str, interaction: str) -> bool:
     return True  # clinician: rows are limited by visibility
 
 
+def reads_everything(actor: Actor) -> bool:
+    """A back-end whose ``system/`` scopes read every type (``system/*.read``, ``system/*.rs``, ``system/*.*``)."""
+    return any(s.context == "system" and s.resource_type == "*" and READ in s.interactions
+               for s in parse_scopes(actor.scopes))
+
+
 def readable_types(actor: Actor, resource_types: list[str]) -> list[str]:
     return [t for t in resource_types if may(actor, t, SEARCH) or may(actor, t, READ)]
 
@@ -93,33 +107,39 @@ def unrestricted(actor: Actor) -> bool:
     return actor.role in (Role.SYSTEM, Role.ADMIN)
 
 
-def visibility_sql(actor: Actor, bind: Binder, alias: str) -> str:
-    """The condition under which the ``resource`` row ``alias`` is visible to ``actor``."""
+def visibility_sql(actor: Actor, bind: Binder, alias: str, resource_types: Sequence[str] | None = None) -> str:
+    """The condition under which the ``resource`` row ``alias`` is visible to ``actor``. When the row's possible
+    ``resource_types`` are known, only the branches they can need are written (planning a condition costs as
+    much as running it on a page of rows)."""
+    types = None if resource_types is None else frozenset(resource_types)
+    if actor.role is Role.SYSTEM or (types is not None and not any(map(is_patient_data, types))):
+        return "TRUE"
     not_patient_data = f"NOT ({alias}.resource_type = ANY(CAST({bind(sorted(patient_links()))} AS text[])))"
     if actor.role is Role.ADMIN:
         return not_patient_data
-    if actor.role is Role.SYSTEM:
-        return "TRUE"
-    base = _row_visibility(actor, bind, alias)
-    return f"({base} OR {_trail_of_visible(actor, bind, alias)} OR {_addressed_to(actor, bind, alias)})"
+    branches = [_row_visibility(actor, bind, alias, types)]
+    if types is None or "Provenance" in types:
+        branches.append(_trail_of_visible(actor, bind, alias))
+    if types is None or "Communication" in types:
+        branches.append(_addressed_to(actor, bind, alias))
+    return "(" + " OR ".join(branches) + ")"
 
 
-def _row_visibility(actor: Actor, bind: Binder, alias: str) -> str:
+def _row_visibility(actor: Actor, bind: Binder, alias: str, types: frozenset[str] | None = None) -> str:
     """Visibility of a row by its own links: a patient's data, a referral of the region, or no patient data."""
-    types = f"{alias}.resource_type"
-    not_patient_data = f"NOT ({types} = ANY(CAST({bind(sorted(patient_links()))} AS text[])))"
+    not_patient_data = f"NOT ({alias}.resource_type = ANY(CAST({bind(sorted(patient_links()))} AS text[])))"
     if actor.role is Role.COORDINATOR:
         region = actor.region or ""
         tagged = _region_tagged(bind, alias, region)
         routed = (f"{alias}.id IN (SELECT l.target_id FROM search_reference l WHERE l.resource_type = ANY(CAST("
                   f"{bind(sorted(REFERRAL_TYPES))} AS text[])) AND l.param IN ('patient', 'subject') AND "
                   f"l.target_type = 'Patient' AND {_region_tagged(bind, 'l', region, id_column='resource_id')})")
-        return (f"({not_patient_data} OR ({types} = ANY(CAST({bind(sorted(REFERRAL_TYPES))} AS text[])) AND {tagged}) "
-                f"OR ({types} = 'Patient' AND {routed}))")
+        return (f"({not_patient_data} OR ({alias}.resource_type = ANY(CAST({bind(sorted(REFERRAL_TYPES))} AS "
+                f"text[])) AND {tagged}) OR ({alias}.resource_type = 'Patient' AND {routed}))")
     if actor.role is Role.PATIENT:
         own = bind((actor.patient or "").partition("/")[2])
-        return f"({not_patient_data} OR {linked_to(bind, alias, lambda patient: f'{patient} = {own}')})"
-    in_care = linked_to(bind, alias, lambda patient: clinician_may_see(actor, bind, patient))
+        return f"({not_patient_data} OR {linked_to(bind, alias, lambda patient: f'{patient} = {own}', types)})"
+    in_care = linked_to(bind, alias, lambda patient: clinician_may_see(actor, bind, patient), types)
     return f"({not_patient_data} OR {in_care})"
 
 
@@ -147,15 +167,24 @@ def _addressed_to(actor: Actor, bind: Binder, alias: str) -> str:
             f"text[]), CAST({bind([i for _t, i in targets])} AS text[])))))")
 
 
-def linked_to(bind: Binder, alias: str, may_see: Callable[[str], str]) -> str:
+def linked_to(bind: Binder, alias: str, may_see: Callable[[str], str], types: frozenset[str] | None = None) -> str:
     """The row ``alias`` is a Patient the actor may see, or links to one through its compartment parameters.
     ``may_see(expression)`` is the condition on a patient id; it is evaluated per row, with index lookups only."""
-    pairs = [(t, p) for t, params in patient_links().items() for p in params]
-    return (f"(({alias}.resource_type = 'Patient' AND {may_see(f'{alias}.id')}) OR EXISTS (SELECT 1 FROM "
-            f"search_reference pl WHERE pl.resource_type = {alias}.resource_type AND pl.resource_id = {alias}.id "
-            f"AND pl.target_type = 'Patient' AND (pl.resource_type, pl.param) IN (SELECT * FROM unnest(CAST("
-            f"{bind([t for t, _p in pairs])} AS text[]), CAST({bind([p for _t, p in pairs])} AS text[]))) "
-            f"AND {may_see('pl.target_id')}))")
+    links = patient_links()
+    pairs = [(t, p) for t, params in links.items() if types is None or t in types for p in params]
+    branches = []
+    if types is None or "Patient" in types:
+        branches.append(f"({alias}.resource_type = 'Patient' AND {may_see(f'{alias}.id')})")
+    if len({t for t, _p in pairs}) == 1:
+        link = f"pl.param = ANY(CAST({bind([p for _t, p in pairs])} AS text[]))"
+    else:
+        link = (f"(pl.resource_type, pl.param) IN (SELECT * FROM unnest(CAST({bind([t for t, _p in pairs])} AS "
+                f"text[]), CAST({bind([p for _t, p in pairs])} AS text[])))")
+    if pairs:
+        branches.append(f"EXISTS (SELECT 1 FROM search_reference pl WHERE pl.resource_type = {alias}.resource_type "
+                        f"AND pl.resource_id = {alias}.id AND pl.target_type = 'Patient' AND {link} "
+                        f"AND {may_see('pl.target_id')})")
+    return "(" + (" OR ".join(branches) or "FALSE") + ")"
 
 
 def _region_tagged(bind: Binder, alias: str, region: str, *, id_column: str = "id") -> str:

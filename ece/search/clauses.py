@@ -6,7 +6,7 @@ Everything is bound, never interpolated: only table and column names that come f
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -64,9 +64,10 @@ class Sql:
 ValueSetResolver = Callable[[str, str], frozenset[str]]
 
 
-# (bind, alias) -> the SQL condition under which the ``resource`` row ``alias`` may be shown to the actor
-# (ece.access.policy); joined resources of chains and ``_has`` obey it too, or they would reveal what a read refuses.
-Visibility = Callable[[Callable[[Any], str], str], str]
+# (bind, alias, the row's possible types or None) -> the SQL condition under which the ``resource`` row ``alias``
+# may be shown to the actor (ece.access.policy); joined resources of chains and ``_has`` obey it too, or they
+# would reveal what a read refuses.
+Visibility = Callable[[Callable[[Any], str], str, Sequence[str] | None], str]
 
 
 @dataclass
@@ -75,8 +76,8 @@ class Context:
     resolve_value_set: ValueSetResolver
     visible: Visibility | None = None
 
-    def visible_sql(self, alias: str) -> str:
-        return "" if self.visible is None else f" AND {self.visible(self.sql.bind, alias)}"
+    def visible_sql(self, alias: str, resource_type: str) -> str:
+        return "" if self.visible is None else f" AND {self.visible(self.sql.bind, alias, [resource_type])}"
 
 
 def split_escaped(value: str, separator: str, limit: int = -1) -> list[str]:
@@ -381,9 +382,10 @@ def _chain(ctx: Context, alias: str, resource_types: list[str], head: str, rest:
     alternatives = []
     for target_type in usable:
         inner = clause(ctx, target, [target_type], rest, value, depth + 1)
+        visible = ctx.visible_sql(target, target_type)
         alternatives.append(f"({x}.target_type = {ctx.sql.bind(target_type)} AND EXISTS (SELECT 1 FROM resource "
                             f"{target} WHERE {target}.resource_type = {x}.target_type AND {target}.id = "
-                            f"{x}.target_id AND NOT {target}.deleted{ctx.visible_sql(target)} AND {inner}))")
+                            f"{x}.target_id AND NOT {target}.deleted{visible} AND {inner}))")
     return (f"EXISTS (SELECT 1 FROM search_reference {x} WHERE {x}.resource_type = "
             f"{_type_of(ctx, alias, resource_types)} AND "
             f"{x}.resource_id = {alias}.id AND {x}.param = {ctx.sql.bind(name)} AND {_or(alternatives)})")
@@ -403,7 +405,8 @@ def _has(ctx: Context, alias: str, resource_types: list[str], raw_name: str, val
         raise bad(raw_name, f"'{reference_name}' no es una referencia de {other_type} / is not a reference")
     other, x = ctx.sql.alias("h"), ctx.sql.alias("x")
     inner = clause(ctx, other, [other_type], rest, value, depth + 1)
+    visible = ctx.visible_sql(other, other_type)
     return (f"EXISTS (SELECT 1 FROM search_reference {x} JOIN resource {other} ON {other}.resource_type = "
-            f"{x}.resource_type AND {other}.id = {x}.resource_id AND NOT {other}.deleted{ctx.visible_sql(other)} "
+            f"{x}.resource_type AND {other}.id = {x}.resource_id AND NOT {other}.deleted{visible} "
             f"WHERE {x}.resource_type = {ctx.sql.bind(other_type)} AND {x}.param = {ctx.sql.bind(reference_name)} "
             f"AND {x}.target_type = {_type_of(ctx, alias, resource_types)} AND {x}.target_id = {alias}.id AND {inner})")

@@ -64,7 +64,8 @@ async def included(conn: AsyncConnection, request: SearchRequest, matches: list[
 async def _fetch(conn: AsyncConnection, request: SearchRequest, keys: list[tuple[str, str]]):
     """The included resources themselves, only those the actor may see (an include never widens a search)."""
     sql = Sql({"types": [k[0] for k in keys], "ids": [k[1] for k in keys]})
-    visible = f" AND {request.visible(sql.bind, 'r')}" if request.visible is not None else ""
+    types = sorted({k[0] for k in keys})
+    visible = f" AND {request.visible(sql.bind, 'r', types)}" if request.visible is not None else ""
     return await conn.execute(text(_FETCH + visible), sql.params)
 
 

@@ -175,7 +175,7 @@ def filters_sql(request: SearchRequest, *, strict: bool, resolve_value_set) -> S
     if request.compartment is not None:
         conditions.append(_compartment(sql, request))
     if request.visible is not None:
-        conditions.append(request.visible(sql.bind, "r"))
+        conditions.append(request.visible(sql.bind, "r", request.resource_types))
     return Statement(sql, " AND ".join(conditions))
 
 

@@ -22,7 +22,7 @@ from app.settings import Settings
 from ece import fhirjson, search, store
 from ece.tx import unit_of_work
 from fhir_profiles import systems
-from referral import deadlines
+from referral import deadlines, routing
 from synthetic import network, referrals
 from tests.conftest import ROOT, RUN, _drop_database, _fresh_database
 from tests.synthetic.conftest import FACILITIES, PATIENTS, SEED
@@ -69,7 +69,7 @@ def test_command_prints_the_rate_the_summary_and_the_referrals_by_state(seeded_b
     assert "rechazados / refused: 0" in result.stdout
     assert "Sembrando / seeding" in result.stderr  # the progress bar
     expected = Counter(name for name, _path in referrals.SCENARIOS)
-    states_line = next(line for line in result.stdout.splitlines() if line.startswith("Referencias por estado"))
+    states_line = next(line for line in result.stdout.splitlines() if line.startswith("Referencias en"))
     assert states_line.endswith(", ".join(f"{name} {count}" for name, count in sorted(expected.items())))
 
 
@@ -104,3 +104,19 @@ async def test_seeding_referrals_again_adds_nothing(engine):
     plans = referrals.plans(network.build(SEED, FACILITIES), patients=PATIENTS, count=COUNT)
     again = await referrals.write_all(engine, plans, now=store.now())
     assert again == {"existing": COUNT}
+
+
+async def test_the_routing_engine_ranks_seeded_hospitals_that_offer_the_specialty(engine):
+    """The seeded directory (HealthcareService specialties and services, Location coordinates, regions) is what
+    referral.routing reads."""
+    net = network.build(SEED, FACILITIES)
+    primary = next(f for f in net.facilities if f.level == "1" and f.municipality.department == "10")  # Intibucá
+    cardiology = {f.reference for f in net.facilities if "cardiologia" in f.services}
+    request = {"resourceType": "ServiceRequest", "priority": "routine",
+               "requester": {"reference": f"PractitionerRole/{primary.roles['medicina-general'][0]}"},
+               "performerType": {"coding": [{"system": systems.CS_SPECIALTY, "code": "cardiologia"}]},
+               "code": {"coding": [{"system": systems.CS_REFERRAL_SERVICE, "code": "consulta-externa"}]}}
+    async with unit_of_work(engine) as tx:
+        candidates = await routing.rank_candidates(tx, service_request=request, limit=3)
+    assert candidates and {c.organization for c in candidates} <= cardiology
+    assert all(c.distance_km is not None for c in candidates)  # every facility has a placed Location
