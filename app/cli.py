@@ -190,6 +190,26 @@ def _seed_demo_if_empty(url: str, patients: int) -> None:
     report, states, _seconds = _seed(url, patients=patients, seed=DEMO_SEED, facilities=None, workers=None)
     typer.echo(f"Sembrados / seeded: {report.resources:,} recursos / resources, {sum(states.values())} "
                f"referencias / referrals, en / in {report.seconds:.0f} s")
+    _report_indicators(url)
+
+
+def _report_indicators(url: str) -> None:
+    """The MeasureReports of last month and this one, as ``ece beat`` stores them every night, so the demo's
+    indicators are there from the first start."""
+    from app.indicator_tasks import run_monthly
+    from ece import store
+    from ece.tx import unit_of_work
+
+    async def main() -> int:
+        from app.db import make_async_engine
+
+        engine = make_async_engine(url, pool_size=2)
+        try:
+            return await run_monthly(lambda: unit_of_work(engine), now=store.now())
+        finally:
+            await engine.dispose()
+
+    typer.echo(f"Indicadores / indicators: {asyncio.run(main())} MeasureReport")
 
 
 def _start_background_processes() -> list[subprocess.Popen]:
