@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import httpx
 from celery import Celery, signals
+from celery.schedules import crontab
 from kombu import Exchange, Queue
 
 from app.settings import Settings, get_settings
@@ -47,7 +48,8 @@ TASK_QUEUE = _settings.task_queue
 if _broker.startswith(("sqla+", "sqlalchemy+")):
     _use_short_sql_polling()
 
-celery = Celery("ece", broker=_broker, include=["app.referral_tasks", "ece.notifications.tasks"])  # task modules
+celery = Celery("ece", broker=_broker,  # task modules
+                include=["app.referral_tasks", "app.indicator_tasks", "ece.notifications.tasks"])
 celery.conf.update(
     # A task is acknowledged when it finishes, not when it is received, and a pool process killed mid-task
     # (OOM, SIGKILL) gets its message requeued; on RabbitMQ so does a whole worker that dies, its unacked
@@ -79,6 +81,8 @@ celery.conf.update(
         # referral.deadlines: mark overdue referrals, escalate, redirect when configured.
         "referral-deadlines": {"task": "referral.sweep_deadlines", "schedule": float(_settings.referral_sweep_seconds)},
         "notifications-sweep": {"task": "ece.notifications.sweep", "schedule": _settings.notify_sweep_seconds},
+        # referral.indicators: last month's and this month's MeasureReports, every night at 02:30 Honduras time.
+        "referral-indicators": {"task": "referral.indicators_monthly", "schedule": crontab(hour=2, minute=30)},
     },
     beat_schedule_filename=str(_settings.data_dir / "celerybeat-schedule"),
 )

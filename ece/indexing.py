@@ -63,7 +63,16 @@ def _freeze(step: Any) -> Any:
 
 # Parameters added to the official ones (the national profiles' SearchParameters), in the registry's format:
 # {type: {name: {"type", "url", "paths": [{"steps": [...], "target": ...}], "targets": [...]}}}.
-_extra_parameters: dict[str, dict[str, dict]] = {}
+_extra_parameters: dict[str, dict[str, dict]] = {
+    # R4 puts Bundle in no compartment, yet a document Bundle (documents.html) holds a patient's record: the
+    # subject of its entries is indexed as ``patient``, so it can be searched (Bundle?patient=) and access
+    # control treats the document as that patient's data (ece.access.policy).
+    "Bundle": {"patient": {
+        "type": "reference", "url": "urn:ece-hn:SearchParameter/Bundle-patient",
+        "expression": "Bundle.entry.resource.subject.where(resolve() is Patient)",
+        "paths": [{"steps": ["entry", "resource", "subject"], "target": "Patient"}], "targets": ["Patient"],
+        "comparators": [], "modifiers": ["identifier", "missing", "type"]}},
+}
 
 
 def register_search_parameters(parameters: dict[str, dict[str, dict]]) -> None:

@@ -13,9 +13,12 @@ from datetime import timedelta
 from ece import fhirjson, search, store
 from ece.dates import date_range
 from ece.errors import BadRequest, Issue
+from fhir_profiles import systems
 from referral import intake, policy, records
 from referral.lifecycle import Context, fire
 from referral.machine import Event
+
+RESPONSE_PROFILE = systems.canonical("StructureDefinition", "hn-respuesta-referencia")
 
 Action = Callable[[Context], Awaitable[None]]
 DEFAULT_APPOINTMENT_MINUTES = 30
@@ -158,8 +161,19 @@ async def respond(context: Context) -> None:
     ServiceRequest (R4 task.html#Task.output)."""
     composition = dict(context.inputs.response or {})
     composition.pop("id", None)
-    if not composition.get("subject") and context.task.get("for"):
+    patient = records.reference_of(context.task.get("for"))
+    given = records.reference_of(composition.get("subject"))
+    if given and patient and given != patient:
+        raise BadRequest([Issue("invalid", f"La respuesta es de {given[:80]}, la referencia de {patient} / the "
+                                           f"response is about {given[:80]}, the referral about {patient}",
+                                ("Parameters.parameter.where(name = 'response').resource.subject",))])
+    if not given and context.task.get("for"):
         composition["subject"] = context.task["for"]
+    # Declared, the national response profile is checked whatever the deployment enforces by default.
+    meta = dict(composition.get("meta") or {})
+    if RESPONSE_PROFILE not in meta.get("profile", []):
+        meta["profile"] = [*meta.get("profile", []), RESPONSE_PROFILE]
+    composition["meta"] = meta
     if not composition.get("event"):
         composition["event"] = [{"detail": [{"reference": context.service_request_ref}]}]
     created = await store.create(context.tx, data=composition)

@@ -52,7 +52,8 @@ class ReferralFacts:
 
     @property
     def sent(self) -> bool:
-        return self.status != "draft" and self.business_status != "borrador"
+        """Sent and real: not a draft, not entered in error (such a referral never happened)."""
+        return self.status not in ("draft", "entered-in-error") and self.business_status not in ("borrador", "anulada")
 
     @property
     def sent_at(self) -> datetime:

@@ -6,7 +6,8 @@ Type permissions (``may``): the role's rules, narrowed by the token's SMART scop
   (minimum data, see ``MINIMUM_PATIENT_ELEMENTS``), and non-clinical resources;
 - patient: their own compartment; they may write Consent and Basic (preferences) about themselves;
 - admin: directory and other non-clinical resources, never patient data;
-- system: exactly what its ``system/`` scopes say (``system/*.*`` is a trusted back-end).
+- system: exactly what its ``system/`` scopes say (``system/*.*`` is a trusted back-end);
+- Subscription (rest-hook): only a back-end whose scopes read every type (``BACK_END_TYPES``).
 
 Row visibility (``visibility_sql``) is a condition on a ``resource`` row, put inside every query that
 answers rows (search, ``_include``, chains, ``_has``, history, totals) so a count can never reveal
@@ -29,7 +30,7 @@ from collections.abc import Callable, Sequence
 from functools import lru_cache
 
 from ece.access.actor import Actor, Role
-from ece.access.scopes import CREATE, DELETE, READ, SEARCH, UPDATE, allowed
+from ece.access.scopes import CREATE, DELETE, READ, SEARCH, UPDATE, allowed, parse_scopes
 from ece.registry import compartments
 
 REGION_SYSTEM = "https://fhir.salud.gob.hn/CodeSystem/region-sanitaria"
@@ -40,9 +41,14 @@ REFERRAL_TYPES = frozenset({"Task", "ServiceRequest"})
 # and the notices about them (Communication), each row limited to the coordinator's region.
 COORDINATOR_READABLE = frozenset({"Patient", "Provenance", "Communication"})
 PATIENT_WRITABLE_TYPES = frozenset({"Consent", "Basic"})
+# R4 rest-hook Subscriptions deliver whatever matches their criteria, whoever it concerns, to an address of the
+# subscriber's choosing, and carry the secret that signs those deliveries: only a trusted back-end that may read
+# every type creates or sees them.
+BACK_END_TYPES = frozenset({"Subscription"})
 MINIMUM_PATIENT_ELEMENTS = ["identifier", "name", "gender", "birthDate", "managingOrganization", "address"]
 # Task is outside the R4 Patient compartment; its ``patient`` parameter (Task.for) links it to one.
-_EXTRA_LINKS = {"Task": ["patient"]}
+# A document Bundle's ``patient`` (ece.indexing) links it to the patient whose record it holds.
+_EXTRA_LINKS = {"Task": ["patient"], "Bundle": ["patient"]}
 
 Binder = Callable[[object], str]
 
@@ -68,6 +74,8 @@ def _scope_contexts(role: Role) -> tuple[str, ...]:
 def may(actor: Actor, resource_type: str, interaction: str) -> bool:
     """Whether ``actor`` may perform ``interaction`` (a SMART letter: c r u d s) on some ``resource_type``."""
     by_scope = allowed(actor.scopes, _scope_contexts(actor.role), resource_type, interaction)
+    if resource_type in BACK_END_TYPES:
+        return actor.role is Role.SYSTEM and bool(by_scope) and reads_everything(actor)
     if actor.role is Role.SYSTEM:
         return bool(by_scope)
     if by_scope is False:
@@ -82,6 +90,12 @@ def may(actor: Actor, resource_type: str, interaction: str) -> bool:
             return resource_type in REFERRAL_TYPES
         return not is_patient_data(resource_type) or resource_type in REFERRAL_TYPES | COORDINATOR_READABLE
     return True  # clinician: rows are limited by visibility
+
+
+def reads_everything(actor: Actor) -> bool:
+    """A back-end whose ``system/`` scopes read every type (``system/*.read``, ``system/*.rs``, ``system/*.*``)."""
+    return any(s.context == "system" and s.resource_type == "*" and READ in s.interactions
+               for s in parse_scopes(actor.scopes))
 
 
 def readable_types(actor: Actor, resource_types: list[str]) -> list[str]:

@@ -6,6 +6,7 @@ from sqlalchemy import text
 
 from ece import reads
 from ece.access import Actor, Forbidden, Role
+from ece.access.policy import reads_everything
 from ece.errors import Conflict, Issue, NotFound
 from ece.notifications import inbox, outbox
 from ece.notifications.delivery import lock_row
@@ -38,8 +39,8 @@ async def resend(tx: Transaction, *, communication_id: str, actor: Actor) -> Ver
         raise NotFound([Issue("not-found", f"Communication/{communication_id} no es una notificación del outbox / "
                                            "is not an outbox notification")])
     if not may_resend(actor, row):
-        raise Forbidden("solo administración, sistemas, la coordinación de la región o el establecimiento destinatario "
-                        "reenvían una notificación / only an admin, a system client, the region's coordinator or the "
+        raise Forbidden("solo un sistema de confianza, la coordinación de la región o el establecimiento destinatario "
+                        "reenvían una notificación / only a trusted back-end, the region's coordinator or the "
                         "recipient facility may re-send a notification", target=f"Communication/{communication_id}")
     if row["status"] != RowStatus.FAILED:
         raise Conflict([Issue("business-rule", f"Solo se reenvía una notificación fallida; está '{row['status']}' / "
@@ -52,10 +53,10 @@ async def resend(tx: Transaction, *, communication_id: str, actor: Actor) -> Ver
 
 
 def may_resend(actor: Actor, row: dict) -> bool:
-    """Admins and system clients; a coordinator for the notices of (or about) their region; a clinician for the
-    notices addressed to their facility or to themselves."""
-    if actor.role in (Role.ADMIN, Role.SYSTEM):
-        return True
+    """A back-end that reads every type; a coordinator for the notices of (or about) their region; a clinician for
+    the notices addressed to their facility or to themselves. Not an admin: a notice may be about a patient."""
+    if actor.role is Role.SYSTEM:
+        return reads_everything(actor)
     if actor.role == Role.COORDINATOR and actor.region:
         regions = {t.get("code") for t in row["tags"] or [] if t.get("system") == REGION_SYSTEM}
         return actor.region in regions or row["recipient"] == f"{REGION_PREFIX}{actor.region}"

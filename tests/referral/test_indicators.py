@@ -52,6 +52,8 @@ async def october(tx) -> None:
                    business="aceptada", events={"accept": at(1)})
     await referral(tx, "t9", origin="uaps-a", destination="he-escuela", authored=at(21), status="draft",
                    business="borrador")
+    await referral(tx, "t11", origin="uaps-a", destination="he-escuela", authored=at(22), status="entered-in-error",
+                   business="anulada", events={"send": at(22), "entered-in-error": at(22, 9)})
     # Imported in its final state: no Provenance, its own executionPeriod.start.
     await referral(tx, "t10", origin="uaps-a", destination="hg-regional", authored=at(8), status="completed",
                    business="respondida", started=at(9))
@@ -121,6 +123,12 @@ async def test_a_task_without_provenance_counts_by_its_state_and_execution_perio
     assert counts == {"initial-population": 2, "denominator": 2, "numerator": 2}
     counts, score, _ = await measured(tx, "tiempo-atencion", subject=H2)
     assert counts["measure-population"] == 2 and score == Decimal("14.5")  # 5 h (t6) and 24 h (t10)
+
+
+async def test_drafts_and_referrals_entered_in_error_never_count(tx):
+    await october(tx)
+    assert (await measured(tx, "referencias-recibidas", subject=H1))[0] == {"initial-population": 6}
+    assert (await measured(tx, "referencias-enviadas", subject=UAPS_A))[0] == {"initial-population": 4}
 
 
 async def test_region_and_country_reports_add_their_facilities(tx):

@@ -1,21 +1,20 @@
-"""``Measure/[id]/$evaluate-measure`` over HTTP, and ``ece indicators`` as a user runs it."""
+"""``Measure/[id]/$evaluate-measure`` over HTTP, and ``ece indicators report``."""
 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import uuid
 
 from sqlalchemy.engine import make_url
+from typer.testing import CliRunner
 
+from app import cli as cli_module
 from app.db import libpq_url
 from ece import fhirjson
 from fhir_profiles import systems as s
 from referral.indicators import REPORT_ID_SYSTEM
 from referral.indicators_measures import INDICATORS
-from tests.conftest import ROOT, RUN
+from tests.conftest import RUN
 
 FHIR_JSON = {"Content-Type": "application/fhir+json"}
 
@@ -71,19 +70,14 @@ def test_evaluate_an_unknown_measure_answers_404(http):
     assert response.status_code == 404
 
 
-def test_ece_indicators_report_stores_the_month(live_server, http, server_admin_url):
-    # The live server's own database (tests/conftest.py names it).
+def test_ece_indicators_report_stores_the_month(live_server, http, server_admin_url, monkeypatch):
+    # The command in this process (typer's runner) on the live server's database (tests/conftest.py names it).
     url = libpq_url(str(make_url(server_admin_url).set(database=f"ece_live_{RUN}")))
-    env = {**os.environ, "ECE_DATABASE_URL": url}
-
-    def ece(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "app", *args], cwd=ROOT, env=env, capture_output=True,
-                              text=True, timeout=120)
-
-    reported = ece("indicators", "report", "--month", "2024-02")
-    assert reported.returncode == 0, reported.stderr
+    monkeypatch.setattr(cli_module, "_database_url", lambda: url)
+    reported = CliRunner().invoke(cli_module.cli, ["indicators", "report", "--month", "2024-02"])
+    assert reported.exit_code == 0, reported.output
     # No referral in that month: one country-wide report per indicator.
-    assert f"MeasureReport: {len(INDICATORS)} creados / created" in reported.stdout
+    assert f"MeasureReport: {len(INDICATORS)} creados / created" in reported.output
     found = http.get("/MeasureReport", params={"identifier": f"{REPORT_ID_SYSTEM}|ciclo-cerrado:nacional:"
                                                               "2024-02-01:2024-03-01"}).json()
     assert found["total"] == 1

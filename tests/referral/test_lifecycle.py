@@ -92,6 +92,26 @@ async def test_the_whole_loop_receive_accept_schedule_arrive_respond_acknowledge
         "send", "receive", "accept", "schedule", "arrive", "respond", "acknowledge"]
 
 
+async def test_a_response_about_another_patient_answers_400_and_the_referral_stays_open(tx):
+    _sr, [task_id] = await _open(tx)
+    for event in (Event.RECEIVE, Event.ACCEPT, Event.ARRIVE):
+        await _fire(tx, task_id, event)
+    stranger = {**f.response(), "subject": {"reference": "Patient/otra-paciente"}}
+    with pytest.raises(BadRequest):
+        await _fire(tx, task_id, Event.RESPOND, response=stranger)
+    assert (await _read(tx, f"Task/{task_id}"))["status"] == "in-progress"
+
+
+async def test_the_stored_response_declares_the_national_response_profile(tx):
+    _sr, [task_id] = await _open(tx)
+    for event in (Event.RECEIVE, Event.ACCEPT, Event.ARRIVE):
+        await _fire(tx, task_id, event)
+    undeclared = {k: v for k, v in f.response().items() if k != "meta"}
+    answered = await _fire(tx, task_id, Event.RESPOND, response=undeclared)
+    composition = await _read(tx, answered.created[0])
+    assert s.canonical("StructureDefinition", "hn-respuesta-referencia") in composition["meta"]["profile"]
+
+
 async def test_each_transition_is_a_provenance_with_who_when_from_to_and_why(tx):
     sr_id, [task_id] = await _open(tx)
     fired = await _fire(tx, task_id, Event.REJECT, reason=f.reason(s.CS_REJECTION_REASON, "sin-camas"),

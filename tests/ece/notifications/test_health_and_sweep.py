@@ -50,7 +50,7 @@ async def test_health_is_503_when_the_broker_is_unreachable(notify_engine, queue
     status, body = await report(notify_engine, broker_ping=refused)
     assert status == 503
     assert body["database"]["ok"] is True
-    assert body["broker"] == {"ok": False, "error": "ConnectionRefusedError: [Errno 111] Connection refused"}
+    assert body["broker"] == {"ok": False, "error": "ConnectionRefusedError"}  # the details go to the log only
 
 
 async def test_health_is_503_when_an_undelivered_row_is_too_old(notify_engine, queued):
