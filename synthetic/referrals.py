@@ -91,8 +91,10 @@ class Plan:
 
 def plans(network: Network, *, patients: int, count: int | None = None) -> list[Plan]:
     """The referrals of the first ``patients`` patients: ``count`` of them (default ``SHARE_OF_PATIENTS`` of the
-    patients, at most ``DEFAULT_MAX_REFERRALS``)."""
-    wanted = min(round(patients * SHARE_OF_PATIENTS), DEFAULT_MAX_REFERRALS) if count is None else count
+    patients, at least one per scenario so that the demo shows every state, at most ``DEFAULT_MAX_REFERRALS``),
+    fewer when not enough of these patients have a reason to be referred."""
+    default = min(max(round(patients * SHARE_OF_PATIENTS), len(SCENARIOS)), DEFAULT_MAX_REFERRALS)
+    wanted = default if count is None else count
     rng = stream("referrals", network.seed)
     out: list[Plan] = []
     for index in range(patients):
