@@ -45,7 +45,9 @@ def referral_server(server_admin_url: str) -> Iterator[str]:
                 "practitioner": {"reference": "Practitioner/medica"}}
         _put(admin, f.ROLE, role)
         _put(admin, "Practitioner/medica", {**national.practitioner(), "id": "medica"})
-        _put(admin, f.PATIENT, {**national.patient(), "id": f.PATIENT.split("/")[1]})
+        # Registered at the origin: a clinician refers patients already in their care (ece.access.guard).
+        _put(admin, f.PATIENT, {**national.patient(), "id": f.PATIENT.split("/")[1],
+                                "managingOrganization": {"reference": f.ORIGIN}})
     yield base
     servers.close()
 
