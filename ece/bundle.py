@@ -27,11 +27,14 @@ INTERACTION = {"POST": "c", "PUT": "u", "PATCH": "u", "DELETE": "d"}
 
 class EntryAccess(Protocol):
     """Access control as the Bundle processor needs it (ece.access.record provides it): type checks, a check
-    of each existing resource before it is changed and of each written one after, and guarded GETs."""
+    of each existing resource before it is changed, of each planned content before anything is written (with
+    ``urn:uuid:`` references already resolved) and of each written one after, and guarded GETs."""
 
     def require(self, tx: Transaction, resource_type: str, interaction: str) -> None: ...
 
     async def before_write(self, tx: Transaction, resource_type: str, resource_id: str) -> None: ...
+
+    async def before_flush(self, tx: Transaction, results: list[store.WriteResult]) -> None: ...
 
     async def after_write(self, tx: Transaction, kind: str, results: list[store.WriteResult]) -> None: ...
 
@@ -198,6 +201,8 @@ async def transaction(tx: Transaction, *, bundle: Any, base_url: str, return_res
             await _plan(tx, plan, entry, currents, moment)
         except FhirError as error:
             raise _located(error, entry) from None
+    if access is not None:
+        await access.before_flush(tx, [e.result for e in ordered if e.result is not None])
     await plan.flush(tx)
     if access is not None:
         await access.after_write(tx, "transaction", [e.result for e in ordered if e.result is not None])
@@ -433,6 +438,8 @@ async def _batch_entry(tx: Transaction, entry: Entry, base_url: str, access: Ent
         await access.before_write(tx, resource_type, resource_id)
     plan = store.WritePlan()
     await _plan(tx, plan, entry, currents, store.now())
+    if access is not None and entry.result is not None:
+        await access.before_flush(tx, [entry.result])
     await plan.flush(tx)
     if access is not None and entry.result is not None:
         await access.after_write(tx, "batch", [entry.result])

@@ -40,7 +40,7 @@ async def _refuse_unchecked_status_change(tx: Transaction, written: store.WriteR
     previous = fhirjson.loads(before.content)  # type: ignore[arg-type]
     if not records.is_referral_task(previous):
         return
-    moved = [name for name in ("requester", "owner", "focus", "for") if previous.get(name) != task.get(name)]
+    moved = lifecycle.moved_parties(previous, task)
     if moved:
         raise Conflict([Issue("business-rule", f"{', '.join(moved)} de la referencia Task/{written.id} solo cambian "
                                                "con $assign o $redirect / a referral's parties change only through "

@@ -26,6 +26,9 @@ from referral.machine import Event, Party
 # and refuses any other change of a referral Task's status (referral.hooks).
 _checked: WeakKeyDictionary[Transaction, set[str]] = WeakKeyDictionary()
 
+# The elements that say whose referral a Task is and what it asks: only $assign and $redirect change them.
+PARTIES = ("requester", "owner", "focus", "for")
+
 
 def mark_checked(tx: Transaction, reference: str) -> None:
     _checked.setdefault(tx, set()).add(reference)
@@ -109,6 +112,20 @@ def _check_inputs(rule: machine.EventRule, inputs: Inputs) -> None:
                                 (f"Parameters.parameter.where(name = '{missing[0]}')",))])
 
 
+def moved_parties(stored: dict, written: dict) -> list[str]:
+    return [name for name in PARTIES if stored.get(name) != written.get(name)]
+
+
+def _check_parties_kept(reference: str, stored: dict, replacement: dict) -> None:
+    """A PUT/PATCH that changes the status may not also move the referral (409, like a plain update)."""
+    moved = moved_parties(stored, replacement)
+    if moved:
+        raise Conflict([Issue("business-rule", f"{', '.join(moved)} de la referencia {reference} solo cambian con "
+                                               "$assign o $redirect, no al cambiar el estado / a referral's parties "
+                                               "change only through $assign or $redirect, not with a status change",
+                              tuple(f"Task.{name}" for name in moved))])
+
+
 async def locked_task(tx: Transaction, *, task_id: str) -> reads.Version:
     """The current Task, read under the locks of its referral and then itself (until commit).
 
@@ -151,6 +168,8 @@ async def fire(tx: Transaction, *, task_id: str, event: Event, actor: Actor | No
                         target=reference)
     _check_reason(rule, inputs)
     _check_inputs(rule, inputs)
+    if replacement is not None:
+        _check_parties_kept(reference, task, replacement)
     base = {**replacement, "id": task_id, "meta": task.get("meta")} if replacement is not None else dict(task)
     context = Context(tx, actor, inputs, moment, step, task_id, base, records.reference_of(task.get("focus")))
     await actions.ACTIONS[event](context)

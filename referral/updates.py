@@ -69,6 +69,7 @@ async def update_task(tx: Transaction, *, guard: Guard, task_id: str, data: Any,
         raise Conflict([Issue("business-rule", f"Use la operación ${permitted[0]} / use the ${permitted[0]} "
                                                "operation: it needs parameters a Task cannot carry",
                               ("Task.status",))])
+    await guard.require_referenced_patients(tx, data, UPDATE)
     fired = await lifecycle.fire(tx, task_id=task_id, event=direct[0], actor=actor,
                                  inputs=Inputs(reason=data.get("statusReason")), replacement=data)
     await guard.audit(tx, "update", [("Task", task_id, fired.task.content)])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any
 
 from sqlalchemy import text
 
@@ -24,6 +25,7 @@ from ece.access.policy import (
 )
 from ece.access.scopes import READ
 from ece.audit import Access, Event, patients_in, record
+from ece.references import parse_reference
 from ece.resource_types import served_types
 from ece.search import Visibility
 from ece.search.summary import shaped
@@ -115,6 +117,22 @@ class Guard:
             raise self.refuse(tx, f"sin relación de atención con {patient} / no care relationship with {patient}",
                               interaction=READ, target=patient, patients={patient_id})
 
+    async def require_referenced_patients(self, tx: Transaction, content: Any, interaction: str) -> None:
+        """Before a clinician or coordinator writes ``content``: every existing Patient it references must
+        already be visible to them. The write itself would otherwise create the care relationship (an
+        Encounter at their facility, a Task they request, a managingOrganization) and pass the check after
+        it; a patient with no relationship yet is reached only by breaking the glass. A Patient that does not
+        exist yet (created in the same Bundle, say) is no one's record so far and may be referenced."""
+        if not self.enforced or self.actor.role not in (Role.CLINICIAN, Role.COORDINATOR):
+            return
+        for patient_id in sorted(referenced_patients(content)):
+            if await self.visible(tx, "Patient", patient_id) is False:
+                glass = f"POST /fhir/Patient/{patient_id}/$break-glass"
+                raise self.refuse(tx, f"sin relación de atención con Patient/{patient_id}: para registrar datos de "
+                                      f"este paciente rompa el cristal ({glass}) / no care relationship with "
+                                      f"Patient/{patient_id}: break the glass ({glass}) to record data for them",
+                                  interaction=interaction, target=f"Patient/{patient_id}", patients={patient_id})
+
     async def _patients_of(self, tx: Transaction, resource_type: str, resource_id: str) -> set[str]:
         row = (await tx.conn.execute(text("SELECT content FROM resource WHERE resource_type = :t AND id = :i"),
                                      {"t": resource_type, "i": resource_id})).first()
@@ -163,6 +181,24 @@ class Guard:
                                               "expires_at > now()"), {"s": self.actor.subject})
             self._grants = {r[0]: r[1] for r in rows}
         return self._grants
+
+
+def referenced_patients(node: Any) -> set[str]:
+    """The ids of the Patients a resource's literal references name (R4 references.html#literal), relative or
+    absolute, in any element including contained resources."""
+    found: set[str] = set()
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "reference" and isinstance(value, str):
+                parsed = parse_reference(value)
+                if parsed is not None and parsed[0] == "Patient":
+                    found.add(parsed[1])
+            elif isinstance(value, (dict, list)):
+                found |= referenced_patients(value)
+    elif isinstance(node, list):
+        for item in node:
+            found |= referenced_patients(item)
+    return found
 
 
 def _interaction_name(letter: str) -> str:

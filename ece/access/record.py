@@ -1,17 +1,20 @@
 """The record as an actor may see and change it: each REST interaction of the store, read path and search,
 with the guard's checks before and after and its AuditEvent in the same transaction.
 
-Writes are checked twice: the resource as it was (may this actor change it?) and as it is written (may this
-actor see what it wrote?). The second check runs inside the write's transaction, after the search index
-rows are written, so a write that would move data out of the actor's reach rolls back whole.
+Writes are checked three times: the resource as it was (may this actor change it?), the patients its new
+content references (may this actor already see each existing one? the write must not create its own care
+relationship), and the resource as it is written (may this actor see what it wrote?). The last check runs
+inside the write's transaction, after the search index rows are written, so a write that would move data out
+of the actor's reach rolls back whole.
 """
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlencode
 
 from ece import bundle as bundles
-from ece import reads, search, store
+from ece import fhirjson, reads, search, store
 from ece.access.guard import Guard
 from ece.access.scopes import CREATE, DELETE, READ, SEARCH, UPDATE
 from ece.reads import HistoryPage, Version
@@ -91,6 +94,7 @@ async def _after_write(tx: Transaction, guard: Guard, interaction: str, result: 
 async def create(tx: Transaction, *, guard: Guard, data, expected_type: str,
                  if_none_exist: str | None) -> store.WriteResult:
     guard.require(tx, expected_type, CREATE)
+    await guard.require_referenced_patients(tx, data, CREATE)
     result = await store.create(tx, data=data, expected_type=expected_type, if_none_exist=if_none_exist)
     await _after_write(tx, guard, "create", result)
     return result
@@ -100,6 +104,7 @@ async def update(tx: Transaction, *, guard: Guard, resource_type: str, resource_
                  if_match: int | None) -> store.WriteResult:
     guard.require(tx, resource_type, UPDATE)
     await guard.require_visible(tx, resource_type, resource_id, UPDATE)
+    await guard.require_referenced_patients(tx, data, UPDATE)
     result = await store.update(tx, resource_type=resource_type, resource_id=resource_id, data=data,
                                 if_match=if_match)
     await _after_write(tx, guard, "update", result)
@@ -110,10 +115,24 @@ async def patch(tx: Transaction, *, guard: Guard, resource_type: str, resource_i
                 if_match: int | None) -> store.WriteResult:
     guard.require(tx, resource_type, UPDATE)
     await guard.require_visible(tx, resource_type, resource_id, UPDATE)
+    await guard.require_referenced_patients(tx, await _patched(tx, resource_type, resource_id, operations), UPDATE)
     result = await store.patch(tx, resource_type=resource_type, resource_id=resource_id, operations=operations,
                                if_match=if_match)
     await _after_write(tx, guard, "patch", result)
     return result
+
+
+async def _patched(tx: Transaction, resource_type: str, resource_id: str, operations: Any) -> Any:
+    """The content a JSON Patch would give, read under the lock the store's patch takes again (advisory locks
+    stack within a transaction); None when it does not apply, which the store then answers."""
+    import jsonpatch
+
+    await store.lock(tx, store.lock_keys([(resource_type, resource_id)]))
+    current = await reads.read(tx.conn, resource_type=resource_type, resource_id=resource_id)
+    try:
+        return jsonpatch.JsonPatch(operations).apply(fhirjson.loads(current.content))
+    except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException, KeyError, TypeError, ValueError):
+        return None
 
 
 async def delete(tx: Transaction, *, guard: Guard, resource_type: str, resource_id: str) -> store.WriteResult:
@@ -130,6 +149,7 @@ async def conditional_update(tx: Transaction, *, guard: Guard, resource_type: st
     matched = await store.match_one_or_none(tx, resource_type=resource_type, criteria=criteria, lock_criteria=True)
     if matched is not None:
         await guard.require_visible(tx, resource_type, matched, UPDATE)
+    await guard.require_referenced_patients(tx, data, UPDATE)
     result = await store.conditional_update(tx, resource_type=resource_type, criteria=criteria, data=data,
                                             if_match=if_match)
     await _after_write(tx, guard, "update", result)
@@ -160,6 +180,12 @@ class _BundleAccess:
 
     async def before_write(self, tx: Transaction, resource_type: str, resource_id: str) -> None:
         await self.guard.require_visible(tx, resource_type, resource_id, UPDATE)
+
+    async def before_flush(self, tx: Transaction, results: list[store.WriteResult]) -> None:
+        for result in results:
+            if result.content is not None and not result.deleted:
+                await self.guard.require_referenced_patients(tx, fhirjson.loads(result.content),
+                                                             CREATE if result.status == 201 else UPDATE)
 
     async def after_write(self, tx: Transaction, kind: str, results: list[store.WriteResult]) -> None:
         for result in results:

@@ -45,7 +45,9 @@ def referral_server(server_admin_url: str) -> Iterator[str]:
                 "practitioner": {"reference": "Practitioner/medica"}}
         _put(admin, f.ROLE, role)
         _put(admin, "Practitioner/medica", {**national.practitioner(), "id": "medica"})
-        _put(admin, f.PATIENT, {**national.patient(), "id": f.PATIENT.split("/")[1]})
+        # Registered at the origin: a clinician refers patients already in their care (ece.access.guard).
+        _put(admin, f.PATIENT, {**national.patient(), "id": f.PATIENT.split("/")[1],
+                                "managingOrganization": {"reference": f.ORIGIN}})
     yield base
     servers.close()
 
@@ -266,3 +268,15 @@ def test_a_plain_update_cannot_move_a_referral_to_another_facility(origin, desti
     assert moved.status_code == 409 and moved.json()["issue"][0]["expression"] == ["Task.owner"]
     noted = destination.put(f"/Task/{task_id}", content=fhirjson.dumps({**task, "note": [{"text": "Llamar antes"}]}))
     assert noted.status_code == 200, noted.text
+
+
+def test_a_status_change_by_put_cannot_also_change_the_patient(origin, destination):
+    _sr, task_id = _send(origin)
+    task = destination.get(f"/Task/{task_id}").json()
+    moved = destination.put(f"/Task/{task_id}", content=fhirjson.dumps({**task, "status": "accepted", "for": {
+        "reference": "Patient/otra-paciente"}}))
+    assert moved.status_code == 409, moved.text
+    assert moved.json()["issue"][0]["expression"] == ["Task.for"]
+    stored = destination.get(f"/Task/{task_id}").json()
+    assert (stored["status"], stored["for"], stored["meta"]["versionId"]) == (task["status"], task["for"],
+                                                                             task["meta"]["versionId"])
