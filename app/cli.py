@@ -1,4 +1,5 @@
-"""The ``ece`` command: serve, migrate, load, db-url, worker, beat, indicators, token and run (``make run``)."""
+"""The ``ece`` command: serve, migrate, load, seed, db-url, worker, beat, reindex, profiles and run (``make run``);
+access and audit commands live in app.cli_access, the referral engine's in app.cli_referral."""
 
 from __future__ import annotations
 
@@ -11,16 +12,11 @@ from pathlib import Path
 
 import typer
 
+from app import cli_access, cli_common, cli_referral
 from app.settings import get_settings
 
 cli = typer.Typer(help="ECE Honduras: expediente clínico electrónico (FHIR R4). / Electronic clinical record.",
                   no_args_is_help=True, add_completion=False)
-
-
-def _database_url() -> str:
-    from app.db import resolve_database_url
-
-    return resolve_database_url(get_settings())
 
 
 @cli.command("db-url")
@@ -28,7 +24,7 @@ def db_url() -> None:
     """Print the database URL in use (starting the embedded PostgreSQL when none is configured)."""
     from app.db import libpq_url
 
-    typer.echo(libpq_url(_database_url()))
+    typer.echo(libpq_url(cli_common.database_url()))
 
 
 @cli.command()
@@ -36,7 +32,7 @@ def migrate() -> None:
     """Apply the Alembic migrations up to the latest revision."""
     from app import migrate as migrations
 
-    migrations.upgrade(_database_url())
+    migrations.upgrade(cli_common.database_url())
     typer.echo("Migraciones aplicadas / migrations applied")
 
 
@@ -48,7 +44,7 @@ def serve(host: str = typer.Option(None, help="Interface to listen on (ECE_HOST)
     from app import migrate as migrations
 
     settings = get_settings()
-    url = _database_url()
+    url = cli_common.database_url()
     pending = migrations.pending_revision(url)
     if pending is not None:
         typer.echo(f"La base de datos no está migrada ({pending}); ejecute `ece migrate`. / The database is not "
@@ -73,7 +69,7 @@ cli.add_typer(profiles, name="profiles")
 def profiles_install() -> None:
     """Carga los StructureDefinition, CodeSystem y ValueSet nacionales en el almacén; se puede repetir. /
     Load the national conformance resources into the store; safe to re-run."""
-    summary = _install_profiles(_database_url())
+    summary = _install_profiles(cli_common.database_url())
     typer.echo(f"Perfiles / profiles: {summary.created} creados / created, {summary.updated} actualizados / "
                f"updated, {summary.unchanged} sin cambios / unchanged, {summary.refused} rechazados / refused")
     for example in summary.examples:
@@ -96,57 +92,6 @@ def _install_profiles(url: str):
     return asyncio.run(main())
 
 
-indicators = typer.Typer(help="Indicadores de referencia (Measure, MeasureReport). / Referral indicators.",
-                          no_args_is_help=True)
-cli.add_typer(indicators, name="indicators")
-
-
-def _with_unit_of_work(url: str, work):
-    """Run ``work(tx)`` in one transaction on its own engine; answers its result."""
-    from app.db import make_async_engine
-    from ece.tx import unit_of_work
-
-    async def main():
-        engine = make_async_engine(url, pool_size=2)
-        try:
-            async with unit_of_work(engine) as tx:
-                return await work(tx)
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(main())
-
-
-async def _install_referral_definitions(tx) -> int:
-    """The indicator Measures and the $route OperationDefinition; answers how many were written."""
-    from referral.indicators_measures import install_measures
-    from referral.routing_operation import install_route_operation
-
-    return await install_measures(tx) + int(await install_route_operation(tx))
-
-
-@indicators.command("install")
-def indicators_install() -> None:
-    """Escribe las Measure de los indicadores y la OperationDefinition de $route (solo si faltan o cambiaron). /
-    Write the indicator Measures and the $route OperationDefinition (only when missing or changed)."""
-    written = _with_unit_of_work(_database_url(), _install_referral_definitions)
-    typer.echo(f"Definiciones escritas / definitions written: {written}")
-
-
-@indicators.command("report")
-def indicators_report(month: str = typer.Option(..., help="Mes / month, AAAA-MM (YYYY-MM).")) -> None:
-    """Calcula y guarda los MeasureReport del mes por establecimiento, región y país; se puede repetir (actualiza).
-    / Compute and store the month's MeasureReports per facility, region and country; re-running updates them."""
-    from referral.indicators import store_monthly_reports
-
-    async def work(tx):
-        return await store_monthly_reports(tx, month=month)
-
-    results = _with_unit_of_work(_database_url(), work)
-    created = sum(1 for r in results if r.status == 201)
-    typer.echo(f"MeasureReport: {created} creados / created, {len(results) - created} actualizados / updated")
-
-
 @cli.command()
 def run() -> None:
     """Start everything for a demo or development: PostgreSQL (embedded by default), migrations, the national
@@ -154,10 +99,10 @@ def run() -> None:
     from app import migrate as migrations
 
     settings = get_settings()
-    url = _database_url()  # also exports ECE_DATABASE_URL: the worker and beat use the same (embedded) server
+    url = cli_common.database_url()  # also exports ECE_DATABASE_URL: the worker and beat use the same (embedded) server
     migrations.upgrade(url)
     _install_profiles(url)
-    _with_unit_of_work(url, _install_referral_definitions)
+    cli_common.with_unit_of_work(url, cli_referral.install_referral_definitions)
     _seed_demo_if_empty(url, settings.demo_patients)
     background = _start_background_processes()
     try:
@@ -253,7 +198,7 @@ def load(paths: list[Path] = typer.Argument(..., exists=True, dir_okay=False, re
     from app.celery_app import install_notifications
 
     install_notifications(settings)  # loaded resources match R4 Subscriptions as API writes do
-    url = _database_url()
+    url = cli_common.database_url()
     total = sum(p.stat().st_size for p in paths)
     summary = LoadSummary()
 
@@ -291,7 +236,7 @@ def seed_command(
     """Escribe una red de salud hondureña sintética (establecimientos, profesionales, pacientes y sus
     expedientes) por la vía de escritura del almacén; se puede repetir. / Write a synthetic Honduran health
     network through the store's write path; safe to re-run."""
-    report, states, seconds = _seed(database_url or _database_url(), patients=patients, seed=seed,
+    report, states, seconds = _seed(database_url or cli_common.database_url(), patients=patients, seed=seed,
                                     facilities=facilities, workers=workers, referrals=referrals)
     summary = report.summary
     typer.echo(f"Recursos / resources: {report.resources:,} en / in {report.seconds:.1f} s = "
@@ -413,7 +358,7 @@ def reindex(resource_type: list[str] = typer.Option(None, "--type", help="Resour
     if unknown:
         typer.echo(f"Tipos desconocidos / unknown types: {', '.join(unknown)}", err=True)
         raise typer.Exit(code=2)
-    url = _database_url()
+    url = cli_common.database_url()
     from app.referrals import install_referral_engine
 
     install_referral_engine(get_settings())  # the referral engine's search parameters are indexed too
@@ -434,125 +379,8 @@ def reindex(resource_type: list[str] = typer.Option(None, "--type", help="Resour
     typer.echo("Índices reconstruidos / indexes rebuilt")
 
 
-@cli.command()
-def token(sub: str = typer.Option(..., "--sub", help="Sujeto / subject (usuario o cliente / user or client)."),
-          role: str = typer.Option(..., "--role", help="clinician, coordinator, patient, admin o system."),
-          facility: str = typer.Option(None, "--facility", help="Organization/ID (clinician)."),
-          practitioner_role: str = typer.Option(None, "--practitioner-role", help="PractitionerRole/ID."),
-          patient: str = typer.Option(None, "--patient", help="Patient/ID (patient)."),
-          region: str = typer.Option(None, "--region", help="Código de región sanitaria / health region code."),
-          scope: str = typer.Option("", "--scope", help='Ámbitos SMART / SMART scopes, e.g. "system/*.read".'),
-          minutes: int = typer.Option(60, "--minutes", min=1, max=24 * 60, help="Validez / lifetime (minutes)."),
-          name: str = typer.Option(None, "--name", help="Nombre a mostrar / display name.")) -> None:
-    """Emite un token del emisor embebido; lo imprime solo, en la última línea. / Mint a token of the embedded
-    issuer; it is printed alone on the last line."""
-    from app.security import local_issuer
-    from ece.access import Actor, Role
-    from ece.access.errors import Unauthenticated
-    from ece.access.tokens import actor_from_claims
-
-    if role not in {r.value for r in Role}:
-        typer.echo(f"Rol desconocido / unknown role: {role}", err=True)
-        raise typer.Exit(code=2)
-    claims = {"sub": sub, "role": role, "facility": facility, "practitioner_role": practitioner_role,
-              "patient": patient, "region": region, "scope": scope}
-    try:
-        actor: Actor = actor_from_claims(claims)
-    except Unauthenticated as error:
-        typer.echo(error.reason, err=True)
-        raise typer.Exit(code=2) from None
-    settings = get_settings()
-    if settings.auth_jwks_url:
-        typer.echo("ECE_AUTH_JWKS_URL está configurado: los tokens los emite el proveedor de identidad / tokens "
-                   "come from the identity provider", err=True)
-        raise typer.Exit(code=2)
-    typer.echo(local_issuer(settings).mint(actor, minutes=minutes, name=name))
-referral_cli = typer.Typer(help="Motor de referencia y respuesta. / Referral engine.", no_args_is_help=True)
-cli.add_typer(referral_cli, name="referral")
-
-
-@referral_cli.command("diagram")
-def referral_diagram(output: Path = typer.Option(Path("docs/referral-lifecycle.md"), help="Archivo / file.")) -> None:
-    """Escribe el diagrama del ciclo de la referencia generado de la máquina de estados. / Write the referral
-    lifecycle document generated from the declared state machine."""
-    from referral.diagram import document
-
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(document(), encoding="utf-8")
-    typer.echo(f"{output}")
-
-
-
-
-
-users = typer.Typer(help="Usuarios del emisor embebido. / Users of the embedded issuer.", no_args_is_help=True)
-cli.add_typer(users, name="users")
-
-
-@users.command("add")
-def users_add(username: str = typer.Argument(..., help="Nombre de usuario o id de cliente / username or client id."),
-              role: str = typer.Option(..., "--role", help="clinician, coordinator, patient, admin o system."),
-              name: str = typer.Option(None, "--name", help="Nombre a mostrar / display name."),
-              facility: str = typer.Option(None, "--facility", help="Organization/ID (clinician)."),
-              practitioner_role: str = typer.Option(None, "--practitioner-role", help="PractitionerRole/ID."),
-              patient: str = typer.Option(None, "--patient", help="Patient/ID (patient)."),
-              region: str = typer.Option(None, "--region", help="Código de región / region code (coordinator)."),
-              scope: str = typer.Option("", "--scope", help="Ámbitos SMART / SMART scopes (system clients)."),
-              password: str = typer.Option(..., prompt="Contraseña / password", hide_input=True,
-                                           confirmation_prompt=True, envvar="ECE_NEW_USER_PASSWORD",
-                                           help="Se pide si no se da (o ECE_NEW_USER_PASSWORD) / prompted when "
-                                                "not given")) -> None:
-    """Crea un usuario (argon2id) que puede iniciar sesión en /auth/login, o un cliente `system` para
-    /auth/token. / Create a user of the embedded issuer, or a system client."""
-    from app.db import make_async_engine
-    from ece.access.users import add_user
-    from ece.errors import FhirError
-    from ece.tx import unit_of_work
-
-    async def create() -> None:
-        engine = make_async_engine(_database_url(), pool_size=1)
-        try:
-            async with unit_of_work(engine) as tx:
-                await add_user(tx, username=username, password=password, role=role, display_name=name,
-                               facility=facility, practitioner_role=practitioner_role, patient=patient, region=region,
-                               scopes=scope)
-        finally:
-            await engine.dispose()
-
-    try:
-        asyncio.run(create())
-    except FhirError as error:
-        typer.echo(str(error), err=True)
-        raise typer.Exit(code=2) from None
-    typer.echo(f"Usuario creado / user created: {username} ({role})")
-
-
-audit_commands = typer.Typer(help="Registro de auditoría. / Audit trail.", no_args_is_help=True)
-cli.add_typer(audit_commands, name="audit")
-
-
-@audit_commands.command("verify")
-def audit_verify() -> None:
-    """Comprueba la cadena de hashes del registro de auditoría y nombra el primer eslabón roto. / Check the audit
-    trail's hash chain and name the first broken link (exit code 1)."""
-    from app.db import make_async_engine
-    from ece.audit import verify
-
-    async def check():
-        engine = make_async_engine(_database_url(), pool_size=1)
-        try:
-            async with engine.connect() as conn:
-                return await verify(conn)
-        finally:
-            await engine.dispose()
-
-    report = asyncio.run(check())
-    if report.intact:
-        typer.echo(f"Cadena íntegra / chain intact: {report.checked} eventos / events")
-        return
-    typer.echo(f"Cadena rota en el eslabón {report.broken_at} / chain broken at link {report.broken_at}: "
-               f"{report.reason} ({report.checked} eslabones válidos antes / valid links before it)")
-    raise typer.Exit(code=1)
+cli_access.register(cli)
+cli_referral.register(cli)
 
 
 def main() -> None:

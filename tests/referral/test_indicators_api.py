@@ -9,6 +9,7 @@ from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
 from app import cli as cli_module
+from app import cli_common
 from app.db import libpq_url
 from ece import fhirjson
 from fhir_profiles import systems as s
@@ -73,7 +74,7 @@ def test_evaluate_an_unknown_measure_answers_404(http):
 def test_ece_indicators_report_stores_the_month(live_server, http, server_admin_url, monkeypatch):
     # The command in this process (typer's runner) on the live server's database (tests/conftest.py names it).
     url = libpq_url(str(make_url(server_admin_url).set(database=f"ece_live_{RUN}")))
-    monkeypatch.setattr(cli_module, "_database_url", lambda: url)
+    monkeypatch.setattr(cli_common, "database_url", lambda: url)
     reported = CliRunner().invoke(cli_module.cli, ["indicators", "report", "--month", "2024-02"])
     assert reported.exit_code == 0, reported.output
     # No referral in that month: one country-wide report per indicator.
