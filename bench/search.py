@@ -93,7 +93,9 @@ def serve(cfg: config.Config, url: str, embedded: object | None) -> stack.Stack:
     """``ece serve`` on ``url`` as ``bench.stack.start`` runs it, national-profile enforcement off."""
     port = stack._free_port()
     env = {**os.environ, "ECE_DATABASE_URL": url, "ECE_PORT": str(port), "ECE_HOST": "127.0.0.1",
-           "ECE_WORKERS": str(cfg.workers), "ECE_ENFORCED_PROFILE_TYPES": ""}
+           "ECE_WORKERS": str(cfg.workers), "ECE_ENFORCED_PROFILE_TYPES": "",
+           # The store and search alone: the cost of tokens, row filters and audit is bench.access's figure.
+           "ECE_ACCESS_ENFORCED": "false"}
     VAR.mkdir(exist_ok=True)
     log = open(VAR / "bench-search-server.log", "a")  # noqa: SIM115 - closed by Stack.stop
     process = subprocess.Popen([sys.executable, "-m", "app", "serve"], cwd=ROOT, env=env, stdout=log,
