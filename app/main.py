@@ -19,6 +19,7 @@ from app.security import access_config, check_production, install_security
 from app.settings import Settings, get_settings
 from ece import audit, fhirjson, limits
 from ece.access import Actor, Forbidden, Role, Unauthenticated
+from ece.access.audit_routes import router as audit_router
 from ece.access.gate import AccessGate
 from ece.access.routes import router as access_router
 from ece.api.routes import router as fhir_router
@@ -122,6 +123,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     app.state.login_attempts_per_minute = settings.login_attempts_per_minute
     app.state.login_token_minutes = settings.login_token_minutes
     app.include_router(access_router)  # before /fhir/{type}/{id}/{type}, which would take $access-log
+    app.include_router(audit_router)  # before /fhir/{type}: AuditEvent is served from the audit trail
     # Outbox rows go to the broker after commit; /health pings it. Importing the Celery app resolves the broker.
     from app.celery_app import install_notifications, ping_broker
 

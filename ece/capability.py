@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from functools import cache
 
 from ece import FHIR_VERSION
+from ece.audit import SEARCH_PARAMS as AUDIT_SEARCH_PARAMS
 from ece.indexing import indexed_params
 from ece.registry import compartments
 from ece.resource_types import served_types, unserved_types
@@ -53,10 +54,22 @@ def declare_profiles(profiles: Mapping[str, Sequence[str]], operations: Mapping[
     _resources.cache_clear()
 
 
+def _audit_trail() -> dict:
+    """AuditEvent is served from the append-only audit trail (ece.audit.query): read and search only."""
+    return {"type": "AuditEvent", "versioning": "no-version", "readHistory": False, "updateCreate": False,
+            "conditionalCreate": False, "conditionalRead": "not-supported", "conditionalUpdate": False,
+            "conditionalDelete": "not-supported", "interaction": [{"code": "read"}, {"code": "search-type"}],
+            "searchParam": [{"name": name, "definition": url, "type": kind}
+                            for name, kind, url in AUDIT_SEARCH_PARAMS]}
+
+
 @cache
 def _resources() -> list[dict]:
     out = []
     for resource_type in served_types():
+        if resource_type == "AuditEvent":
+            out.append(_audit_trail())
+            continue
         includes = [f"{resource_type}:{p.name}" for p in indexed_params(resource_type) if p.type == "reference"]
         out.append({
             "type": resource_type,

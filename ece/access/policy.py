@@ -7,7 +7,8 @@ Type permissions (``may``): the role's rules, narrowed by the token's SMART scop
 - patient: their own compartment; they may write Consent and Basic (preferences) about themselves;
 - admin: directory and other non-clinical resources, never patient data;
 - system: exactly what its ``system/`` scopes say (``system/*.*`` is a trusted back-end);
-- Subscription (rest-hook): only a back-end whose scopes read every type (``BACK_END_TYPES``).
+- Subscription (rest-hook): only a back-end whose scopes read every type (``BACK_END_TYPES``);
+- AuditEvent: nobody writes it through the store (``APPEND_ONLY_TYPES``); reads are ece.access.audit_routes'.
 
 Row visibility (``visibility_sql``) is a condition on a ``resource`` row, put inside every query that
 answers rows (search, ``_include``, chains, ``_has``, history, totals) so a count can never reveal
@@ -45,6 +46,9 @@ PATIENT_WRITABLE_TYPES = frozenset({"Consent", "Basic"})
 # subscriber's choosing, and carry the secret that signs those deliveries: only a trusted back-end that may read
 # every type creates or sees them.
 BACK_END_TYPES = frozenset({"Subscription"})
+# The audit trail (ece.audit) is written by the server alone, append-only, outside the record store; nobody
+# creates, changes or deletes an AuditEvent through the store, not even inside a transaction Bundle.
+APPEND_ONLY_TYPES = frozenset({"AuditEvent"})
 MINIMUM_PATIENT_ELEMENTS = ["identifier", "name", "gender", "birthDate", "managingOrganization", "address"]
 # Task is outside the R4 Patient compartment; its ``patient`` parameter (Task.for) links it to one.
 # A document Bundle's ``patient`` (ece.indexing) links it to the patient whose record it holds.
@@ -73,6 +77,8 @@ def _scope_contexts(role: Role) -> tuple[str, ...]:
 
 def may(actor: Actor, resource_type: str, interaction: str) -> bool:
     """Whether ``actor`` may perform ``interaction`` (a SMART letter: c r u d s) on some ``resource_type``."""
+    if resource_type in APPEND_ONLY_TYPES and interaction in (CREATE, UPDATE, DELETE):
+        return False
     by_scope = allowed(actor.scopes, _scope_contexts(actor.role), resource_type, interaction)
     if resource_type in BACK_END_TYPES:
         return actor.role is Role.SYSTEM and bool(by_scope) and reads_everything(actor)
