@@ -6,6 +6,9 @@ parameters (R4 auditevent.html#search): ``patient``, ``date`` (on ``recorded``),
 repeated parameter an AND. Results come newest first; pages are keyed on the sequence number (``_cursor``:
 the next page holds the events older than it), so a page boundary does not move while the trail grows.
 Who may see which rows is the caller's to say (``View``); this module knows no roles.
+Cost: ``patient`` uses the GIN index on ``patients``; the other filters are checked row by row while the
+primary key is walked newest first, so a rare match over a long trail reads much of it (an auditor's query,
+not a clinical path).
 """
 
 from __future__ import annotations
