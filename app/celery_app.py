@@ -1,8 +1,9 @@
 """The Celery application behind ``ece worker`` and ``ece beat``, and the notifications' wiring: wiring only; task
 modules go in ``include``.
 
-The broker is ``ECE_BROKER_URL`` (RabbitMQ in production) or, when it is empty, kombu's SQLAlchemy transport on
-the record's own PostgreSQL, so a demo needs nothing more than the database.
+The broker is ``ECE_BROKER_URL``: RabbitMQ in production (``amqp://``), or Redis as the alternative (``redis://``,
+``rediss://``), or, when it is empty, kombu's SQLAlchemy transport on the record's own PostgreSQL, so a demo needs
+nothing more than the database.
 """
 
 from __future__ import annotations
@@ -14,11 +15,28 @@ from kombu import Exchange, Queue
 
 from app.settings import Settings, get_settings
 from ece.notifications import Config, SmsGateway, Smtp, install
-from ece.notifications.delivery import Runtime
+from ece.notifications.delivery import MAX_DELIVERY_ATTEMPTS, Runtime, retry_delay_seconds
 from ece.notifications.tasks import BrokerQueue, set_runtime_factory
 
 # kombu's SQLAlchemy transport polls its message table; its default pause between empty polls is 1 s.
 SQL_BROKER_POLLING_INTERVAL_SECONDS = 0.2
+
+
+# kombu's Redis transport has no acknowledgements of its own: a message a worker takes is parked in the "unacked"
+# hash and put back on the queue when it is still there after the visibility timeout, whether its worker died or
+# is merely still holding it. A retry waiting for its countdown (late acks) is held that way, so the timeout must
+# outlast the longest wait between delivery attempts, or a second worker would get a copy of a retry still
+# waiting in the first. One hour is kombu's default and twice the longest wait with the default
+# ECE_NOTIFY_RETRY_BASE_SECONDS (640 s; see MAX_DELIVERY_ATTEMPTS); a larger base raises it to twice the
+# longest wait. A worker killed outright gets its messages back only after this time, but the outbox sweep of
+# ``ece beat`` queues its rows again long before (ECE_NOTIFY_SWEEP_GRACE_SECONDS) and deliveries are idempotent.
+REDIS_VISIBILITY_TIMEOUT_SECONDS = 3600
+REDIS_SCHEMES = ("redis://", "rediss://", "redis+socket://", "sentinel://")
+
+
+def redis_visibility_timeout_seconds(settings: Settings) -> float:
+    longest_wait = retry_delay_seconds(MAX_DELIVERY_ATTEMPTS - 1, settings.notify_retry_base_seconds)
+    return max(REDIS_VISIBILITY_TIMEOUT_SECONDS, 2 * longest_wait)
 
 
 def broker_url(settings: Settings) -> str:
@@ -53,7 +71,8 @@ celery = Celery("ece", broker=_broker,  # task modules
 celery.conf.update(
     # A task is acknowledged when it finishes, not when it is received, and a pool process killed mid-task
     # (OOM, SIGKILL) gets its message requeued; on RabbitMQ so does a whole worker that dies, its unacked
-    # messages returning when its connection drops. Work can run twice, so tasks must be idempotent.
+    # messages returning when its connection drops (on Redis, after the visibility timeout below). Work can
+    # run twice, so tasks must be idempotent.
     task_acks_late=True,
     task_reject_on_worker_lost=True,
     # With late acks, each process reserves one message at a time; prefetched work would wait behind a
@@ -63,7 +82,8 @@ celery.conf.update(
     # rather than finish them twice.
     worker_cancel_long_running_tasks_on_connection_loss=True,
     # Durable exchange and queue so queued work survives a RabbitMQ restart (messages are persistent by
-    # default).
+    # default). Redis ignores the flag: there the queue is a list that lasts as long as Redis keeps its data
+    # (run it with appendonly persistence).
     task_queues=(
         Queue(TASK_QUEUE, Exchange(TASK_QUEUE, type="direct", durable=True), routing_key=TASK_QUEUE, durable=True),
     ),
@@ -86,6 +106,8 @@ celery.conf.update(
     },
     beat_schedule_filename=str(_settings.data_dir / "celerybeat-schedule"),
 )
+if _broker.startswith(REDIS_SCHEMES):
+    celery.conf.broker_transport_options = {"visibility_timeout": redis_visibility_timeout_seconds(_settings)}
 
 
 def notifications_config(settings: Settings) -> Config:
