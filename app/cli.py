@@ -158,6 +158,7 @@ def run() -> None:
     migrations.upgrade(url)
     _install_profiles(url)
     _with_unit_of_work(url, _install_referral_definitions)
+    _seed_demo_if_empty(url, settings.demo_patients)
     background = _start_background_processes()
     try:
         _serve(settings.host, settings.port, settings.workers)
@@ -166,6 +167,29 @@ def run() -> None:
 
 
 BACKGROUND_STOP_SECONDS = 15
+DEMO_SEED = 2026
+
+
+def _seed_demo_if_empty(url: str, patients: int) -> None:
+    """On the first start (no Patient stored yet) write the synthetic network, so the demo is never empty."""
+    from sqlalchemy import text
+
+    from app.db import make_sync_engine
+
+    engine = make_sync_engine(url)
+    try:
+        with engine.connect() as conn:
+            empty = not conn.execute(text("SELECT EXISTS (SELECT 1 FROM resource WHERE resource_type = 'Patient')")
+                                     ).scalar_one()
+    finally:
+        engine.dispose()
+    if not empty or patients == 0:
+        return
+    typer.echo(f"Base vacía: se siembran {patients} pacientes sintéticos (ECE_DEMO_PATIENTS) / empty database: "
+               f"seeding {patients} synthetic patients")
+    report, states = _seed(url, patients=patients, seed=DEMO_SEED, facilities=None, workers=None)
+    typer.echo(f"Sembrados / seeded: {report.resources:,} recursos / resources, {sum(states.values())} "
+               f"referencias / referrals, en / in {report.seconds:.0f} s")
 
 
 def _start_background_processes() -> list[subprocess.Popen]:
@@ -241,12 +265,14 @@ def seed_command(
         facilities: int = typer.Option(None, min=1, help="Establecimientos / facilities (default 200)."),
         database_url: str = typer.Option(None, help="Base de datos / database (default: ECE_DATABASE_URL)."),
         workers: int = typer.Option(None, min=0, help="Procesos generadores / generator processes "
-                                    "(default: one per CPU; 0 generates in this process).")) -> None:
+                                    "(default: one per CPU; 0 generates in this process)."),
+        referrals: int = typer.Option(None, min=0, help="Referencias / referrals (default: 5 per 100 patients), "
+                                      "in every state of the lifecycle.")) -> None:
     """Escribe una red de salud hondureña sintética (establecimientos, profesionales, pacientes y sus
     expedientes) por la vía de escritura del almacén; se puede repetir. / Write a synthetic Honduran health
     network through the store's write path; safe to re-run."""
-    report = _seed(database_url or _database_url(), patients=patients, seed=seed, facilities=facilities,
-                   workers=workers)
+    report, states = _seed(database_url or _database_url(), patients=patients, seed=seed, facilities=facilities,
+                           workers=workers, referrals=referrals)
     summary = report.summary
     typer.echo(f"Recursos / resources: {report.resources:,} en / in {report.seconds:.1f} s = "
                f"{report.per_second:,.0f}/s")
@@ -254,28 +280,37 @@ def seed_command(
                f"sin cambios / unchanged: {summary.unchanged}, rechazados / refused: {summary.refused}")
     for example in summary.examples:
         typer.echo(f"  - {example}")
-    if summary.refused:
+    typer.echo("Referencias por estado / referrals by status: "
+               + (", ".join(f"{name} {count}" for name, count in sorted(states.items())) or "0"))
+    refused = [name for name in states if name.startswith("refused")]
+    if summary.refused or refused:
         raise typer.Exit(code=1)
 
 
-def _seed(url: str, *, patients: int, seed: int, facilities: int | None, workers: int | None):
+def _seed(url: str, *, patients: int, seed: int, facilities: int | None, workers: int | None,
+          referrals: int | None = None):
     import os
 
     from tqdm import tqdm
 
+    from app.celery_app import install_notifications
     from app.db import make_async_engine
-    from ece import limits
+    from app.referrals import configure_referral_engine
+    from ece import limits, store
     from fhir_profiles.enforcement import install_validator
     from synthetic import network
-    from synthetic.writer import seed_network
+    from synthetic import referrals as synthetic_referrals
+    from synthetic.writer import generation, seed_network
 
     settings = get_settings()
     limits.configure(max_json_depth=settings.max_json_depth)
     install_validator(settings.enforced_profile_types)  # the same national profiles as the API and `ece load`
+    configure_referral_engine(settings)  # its search parameters and deadlines; seed opens each referral itself
+    install_notifications(settings)  # seeded resources match R4 Subscriptions as API writes do
     net = network.build(seed, facilities or network.DEFAULT_FACILITIES)
     processes = (os.cpu_count() or 1) if workers is None else workers
 
-    async def main():
+    async def main(chunks):
         engine = make_async_engine(url, pool_size=3)
         try:
             with tqdm(total=patients, unit="pac", desc="Sembrando / seeding", file=sys.stderr) as bar:
@@ -286,12 +321,15 @@ def _seed(url: str, *, patients: int, seed: int, facilities: int | None, workers
                     bar.set_postfix_str(f"{written[0]:,} recursos / resources", refresh=False)
                     bar.update(done_patients)
 
-                return await seed_network(engine, net=net, patients=patients, workers=processes,
-                                          progress=progress)
+                report = await seed_network(engine, chunks, progress)
+            plans = synthetic_referrals.plans(net, patients=patients, count=referrals)
+            states = await synthetic_referrals.write_all(engine, plans, now=store.now())
+            return report, states
         finally:
             await engine.dispose()
 
-    return asyncio.run(main())
+    with generation(net, patients=patients, workers=processes) as chunks:  # forks before any thread or connection
+        return asyncio.run(main(chunks))
 
 
 DEFAULT_WORKER_THREADS = 8

@@ -135,6 +135,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     _install_error_handlers(app)
     app.state.access = access_config(settings)
     app.state.access.on_refused = _audit_unauthenticated
+    audit.configure(durable_reads=settings.audit_durable_reads)
     # Starlette runs the last middleware added first: size limit, then headers/CORS, then the token gate.
     app.add_middleware(AccessGate, config=app.state.access)
     install_security(app, settings)

@@ -28,8 +28,14 @@ def policy_from(settings: Settings) -> policy.Policy:
 
 def install_referral_engine(settings: Settings) -> None:
     """Idempotent: the API, the worker and the tests may all call it."""
-    indexing.register_search_parameters(search_parameters.PARAMETERS)
+    configure_referral_engine(settings)
     store.on_write(hooks.on_flushed)
+
+
+def configure_referral_engine(settings: Settings) -> None:
+    """The engine's search parameters and policy without its write hook: for ``ece seed``, which opens each
+    referral's Task itself (referral.intake) at the moment the synthetic referral was sent."""
+    indexing.register_search_parameters(search_parameters.PARAMETERS)
     policy.configure(policy_from(settings))
 
 

@@ -3,6 +3,9 @@ headers and CORS."""
 
 from __future__ import annotations
 
+import logging
+import traceback
+
 from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -96,7 +99,31 @@ class SecurityHeaders:
         await self.app(scope, receive, with_headers)
 
 
+class WithholdExceptionMessages(logging.Filter):
+    """No clinical data in logs: an exception's message may quote the data that caused it (a validation error
+    quotes the value), so logged tracebacks keep their frames and the exception's type, not its message."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and record.exc_info[1] is not None:
+            kind, _error, trace = record.exc_info
+            frames = "".join(f'  File "{f.filename}", line {f.lineno}, in {f.name}\n'
+                             for f in traceback.extract_tb(trace))
+            record.exc_text = (f"Traceback (most recent call last):\n{frames}"
+                               f"{kind.__name__ if kind else 'Exception'}: (mensaje omitido / message withheld)")
+            record.exc_info = None
+        return True
+
+
+def withhold_exception_messages() -> None:
+    """On every handler of the root and uvicorn loggers (records propagate to handlers, not logger filters)."""
+    for name in ("", "uvicorn", "uvicorn.error"):
+        for handler in logging.getLogger(name).handlers:
+            if not any(isinstance(f, WithholdExceptionMessages) for f in handler.filters):
+                handler.addFilter(WithholdExceptionMessages())
+
+
 def install_security(app: FastAPI, settings: Settings) -> None:
+    withhold_exception_messages()
     origins = _origins(settings)
     if origins:
         app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["GET", "POST", "PUT", "PATCH",

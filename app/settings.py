@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     # Login endpoint: attempts per client address per minute; token lifetime of a login, in minutes.
     login_attempts_per_minute: int = Field(default=10, gt=0)
     login_token_minutes: int = Field(default=60, gt=0, le=24 * 60)
+    # Audits of reads commit durably too (waiting for the WAL flush); off: a PostgreSQL crash may lose the read
+    # audits of its last fraction of a second. Writes and their audits are always durable.
+    audit_durable_reads: bool = False
     # Browser origins allowed by CORS (comma-separated; empty: none).
     cors_origins: str = ""
 
@@ -93,12 +96,14 @@ class Settings(BaseSettings):
     smtp_password: str | None = None
     smtp_from: str = "notificaciones@salud.gob.hn"
     # SMS through an HTTP gateway (POST JSON {"to", "message"}); empty URL: no SMS. The template takes
-    # {titulo} (the event title), {referencia} (the referral number) and {fecha} (the event's local date).
+    # {titulo} (the event title), {referencia} (the referral number) and {fecha} (the notice's local date: said to
+    # be the notice's, so a patient never takes it for an appointment date). Nothing clinical.
     sms_gateway_url: str | None = None
     sms_gateway_token: str | None = None
-    sms_template: str = "Salud Honduras: {titulo}. Referencia {referencia}, {fecha}."
+    sms_template: str = ("Salud Honduras: {titulo}, referencia {referencia}. Aviso del {fecha}; los detalles, en su "
+                         "establecimiento.")
     # First retry delay of a failed delivery; each further one doubles (MAX_DELIVERY_ATTEMPTS in
-    # ece/notifications/retry.py gives the total).
+    # ece/notifications/delivery.py gives the total).
     notify_retry_base_seconds: float = Field(default=10.0, gt=0)
     # How often `ece beat` re-queues outbox rows nobody took, and how old a row must be to be taken for lost.
     notify_sweep_seconds: float = Field(default=15.0, gt=0)
@@ -107,6 +112,8 @@ class Settings(BaseSettings):
     notify_timeout_seconds: float = Field(default=10.0, gt=0)
     # /health answers 503 when an undelivered outbox row is older than this.
     health_max_outbox_age_seconds: float = Field(default=300.0, gt=0)
+    # `ece run` on an empty database first seeds a synthetic network with this many patients (0: none).
+    demo_patients: int = Field(default=300, ge=0)
 
 
 @lru_cache(maxsize=1)

@@ -22,6 +22,7 @@ import argparse
 import asyncio
 import os
 import secrets
+import signal
 import statistics
 import subprocess
 import sys
@@ -86,6 +87,7 @@ def main() -> int:
     parser.add_argument("--workload", default="referral", choices=("referral", "notify"),
                         help="referral transitions (default) or direct notify() calls")
     args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so the worker and beat started here are stopped too
 
     from sqlalchemy.engine import make_url
 

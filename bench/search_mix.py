@@ -2,7 +2,8 @@
 each drawing query types and patients at random from its own seeded generator.
 
 Every query is built from the keys of loaded patients (``bench.population.PatientKey``), so it always
-matches real data: a patient's DNI, the first four letters of a family name, a year from a birth date, ...
+matches real data: a patient's DNI (or birth registration number), the first four letters of a family name, a
+year from a birth date, ...
 """
 
 from __future__ import annotations
@@ -23,9 +24,9 @@ from bench import fixtures
 from bench.load import HEADERS, Result, _run
 from bench.population import HEART_RATE, PatientKey
 from bench.sampler import Sampler
+from synthetic.ids import DATA_END  # records end on this day
 
 HR = f"{fixtures.LOINC}|{HEART_RATE}"
-DATA_END = date(2026, 11, 1)  # fixtures date records over the two years before this day
 
 # (label, resource type) in the order they are printed; the builders below give the parameters.
 QUERIES = [
@@ -41,7 +42,7 @@ QUERIES = [
     ("_has", "Patient"),
 ]
 SHOWN = {
-    "identifier": "Patient?identifier=<DNI system>|<dni>",
+    "identifier": "Patient?identifier=<DNI system>|<dni> (birth registration for minors)",
     "name": "Patient?name=<first 4 letters of a family name>",
     "birthdate": "Patient?birthdate=ge<d>&birthdate=lt<d + 1 year>",
     "obs subject+code": "Observation?subject=Patient/<id>&code=loinc|8867-4",
@@ -49,13 +50,13 @@ SHOWN = {
     "enc patient _sort": "Encounter?patient=<id>&_sort=-date",
     "_include": "Observation?subject=Patient/<id>&_include=Observation:encounter",
     "_revinclude": "Patient?_id=<id>&_revinclude=Encounter:subject",
-    "chain": "Observation?subject:Patient.identifier=<DNI system>|<dni>&code=loinc|8867-4",
-    "_has": "Patient?identifier=<DNI system>|<dni>&_has:Observation:subject:code=loinc|8867-4",
+    "chain": "Observation?subject:Patient.identifier=<system>|<dni>&code=loinc|8867-4",
+    "_has": "Patient?identifier=<system>|<dni>&_has:Observation:subject:code=loinc|8867-4",
 }
 
 
 def _dni(key: PatientKey) -> str:
-    return f"{fixtures.DNI_SYSTEM}|{key.dni}"
+    return key.identifier
 
 
 def _year_later(day: str) -> str:

@@ -14,6 +14,7 @@ referral Tasks do, so ``MeasureReport?_tag=...|08`` finds a region's reports.
 from __future__ import annotations
 
 import statistics
+import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -289,9 +290,10 @@ async def store_monthly_reports(tx: Transaction, *, month: str) -> list[WriteRes
             tag = subject.region or (regions.get(subject.facility) if subject.facility else None)
             data = report(indicator, evaluate(indicator, facts, regions, subject), subject, start=start, end=end,
                           region=tag, moment=moment)
-            identifier = data["identifier"][0]
-            results.append(await store.conditional_update(
-                tx, resource_type="MeasureReport", data=data,
-                criteria=f"identifier={identifier['system']}|{identifier['value']}"))
+            # The id derives from the identifier: evaluating the month again updates the same report (an update,
+            # not a conditional one: no search per report).
+            report_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{REPORT_ID_SYSTEM}|{data['identifier'][0]['value']}"))
+            results.append(await store.update(tx, resource_type="MeasureReport", resource_id=report_id,
+                                              data={**data, "id": report_id}))
     return results
 

@@ -24,7 +24,7 @@ from synthetic.records import Visit
 
 WINDOW_DAYS = 730
 WINDOW_START = DATA_END - timedelta(days=WINDOW_DAYS)
-EPISODES_SCALE = 1.0  # acute episodes a year are the weights of ACUTE_MIX times this
+EPISODES_SCALE = 1.5  # acute episodes a year: the weights of ACUTE_MIX times this (about 50 resources a patient)
 RAINY_MONTHS = frozenset({6, 7, 8, 9, 10})  # dengue season
 PREGNANCY_CHANCE = 0.16  # women 15-44 with a pregnancy followed in the window
 ALLERGY_CHANCE = 0.04

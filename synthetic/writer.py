@@ -14,11 +14,15 @@ order, so the writes come in the same order however many workers there are.
 from __future__ import annotations
 
 import asyncio
+import gc
 import multiprocessing
+import signal
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from itertools import chain
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -63,6 +67,9 @@ _worker_network: network.Network | None = None
 
 def _init_worker(seed: int, facilities: int) -> None:
     global _worker_network
+    # The parent's SIGTERM handler (app.cli: a clean exit) would let a worker blocked on the task queue outlive
+    # Pool.terminate(); the default action ends it at once.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     _worker_network = network.build(seed, facilities)
 
 
@@ -149,38 +156,49 @@ class _Pipeline:
         self.writing = set()
 
 
-async def seed_network(engine: AsyncEngine, *, net: network.Network, patients: int, workers: int,
-                       progress: Callable[[int, int], None] = lambda p, r: None, start: int = 0) -> SeedReport:
-    """Write the network and patients ``start``..``start + patients - 1``; ``workers`` = 0 generates here.
+@contextmanager
+def generation(net: network.Network, *, patients: int, workers: int, start: int = 0) -> Iterator[Iterator[Chunk]]:
+    """The chunks to write, in order: the network's, then those of patients ``start``..``start + patients - 1``.
 
-    The network and the first chunk are validated here first, which builds the validating models of every
-    resource type; the worker processes forked afterwards inherit them warm (building them costs seconds
-    per process), and inherit no database connection, none being open yet."""
-    report = SeedReport(LoadSummary())
-    began = time.perf_counter()
-    pipeline = _Pipeline(engine, report, progress)
+    The network and the first patients are validated here, which builds the validating models of every resource
+    type; then, with ``workers`` > 0, the worker processes are forked, inheriting those models warm (building
+    them costs seconds per process). Enter this before starting threads, an event loop or database connections:
+    a process forked while another thread holds a lock inherits the lock held forever."""
     valid, refused = validated(net.resources)
-    first_chunks = [Chunk(0, valid[i:i + NETWORK_BATCH], refused if i == 0 else [])
-                    for i in range(0, len(valid), NETWORK_BATCH)]
+    first = [Chunk(0, valid[i:i + NETWORK_BATCH], refused if i == 0 else [])
+             for i in range(0, len(valid), NETWORK_BATCH)]
     spans = _spans(start, start + patients)
     opening = next(spans, None)
     if opening is not None:
-        first_chunks.append(generate_chunk(net, *opening))
-    pool = multiprocessing.get_context("fork").Pool(workers, _init_worker, (net.seed, net.size)) \
-        if workers > 0 and patients > PATIENTS_PER_CHUNK else None
+        first.append(generate_chunk(net, *opening))
+    # The warm heap (models, terminology) is long-lived: out of the collector's sight, full collections stop
+    # walking it on every batch (this process allocates millions of index-row tuples), and forked workers stop
+    # copying its pages to update GC headers.
+    gc.freeze()
     try:
-        for chunk in first_chunks:
-            await pipeline.add(chunk)
-        if pool is None:
-            for first, stop in spans:
-                await pipeline.add(generate_chunk(net, first, stop))
-        else:
-            chunks = pool.imap(_generate, spans)
-            while (chunk := await asyncio.to_thread(next, chunks, None)) is not None:
-                await pipeline.add(chunk)
-        await pipeline.drain()
-    finally:
-        if pool is not None:
+        if workers <= 0 or patients <= PATIENTS_PER_CHUNK:
+            yield chain(first, (generate_chunk(net, *span) for span in spans))
+            return
+        pool = multiprocessing.get_context("fork").Pool(workers, _init_worker, (net.seed, net.size))
+        try:
+            yield chain(first, pool.imap(_generate, spans))
+            pool.close()  # every chunk was taken: the workers exit on their own
+        finally:
             pool.terminate()
+            pool.join()
+    finally:
+        gc.unfreeze()
+
+
+async def seed_network(engine: AsyncEngine, chunks: Iterator[Chunk],
+                       progress: Callable[[int, int], None] = lambda p, r: None) -> SeedReport:
+    """Write ``chunks`` (from ``generation``) through the store; the next chunk is awaited in a thread, so
+    the writes in flight make progress meanwhile."""
+    report = SeedReport(LoadSummary())
+    began = time.perf_counter()
+    pipeline = _Pipeline(engine, report, progress)
+    while (chunk := await asyncio.to_thread(next, chunks, None)) is not None:
+        await pipeline.add(chunk)
+    await pipeline.drain()
     report.seconds = time.perf_counter() - began
     return report

@@ -35,6 +35,9 @@ ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("ECE_ENFORCED_PROFILE_TYPES", "")
 # One database per test process, so parallel runs on one server never touch each other's data.
 RUN = f"{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_{os.getpid()}"
+# What the processes of this run (live servers, `ece load`) queue on a real broker (ECE_BROKER_URL) goes to a queue
+# of this run, deleted at the end, never into a shared one where no worker of this run would take it.
+os.environ["ECE_TASK_QUEUE"] = f"ece_test_{RUN}"
 # The live servers and the tests share the embedded issuer's key, so tests can mint tokens for any actor.
 os.environ["ECE_AUTH_SIGNING_KEY_FILE"] = str(ROOT / "var" / "test-signing-key.pem")
 TOKENS = local_issuer(Settings())
@@ -72,6 +75,17 @@ def _fresh_database(admin_url: str, name: str) -> str:
     ensure_database(admin_url, name)
     url = make_url(admin_url).set(database=name)
     return url.render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _run_task_queue_deleted() -> Iterator[None]:
+    yield
+    broker = os.environ.get("ECE_BROKER_URL")
+    if broker and broker.startswith(("amqp://", "pyamqp://")):
+        from kombu import Connection
+
+        with Connection(broker, connect_timeout=5) as connection:
+            connection.default_channel.queue_delete(os.environ["ECE_TASK_QUEUE"])
 
 
 @pytest.fixture(scope="session")

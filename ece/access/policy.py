@@ -116,8 +116,11 @@ def _row_visibility(actor: Actor, bind: Binder, alias: str) -> str:
                   f"l.target_type = 'Patient' AND {_region_tagged(bind, 'l', region, id_column='resource_id')})")
         return (f"({not_patient_data} OR ({types} = ANY(CAST({bind(sorted(REFERRAL_TYPES))} AS text[])) AND {tagged}) "
                 f"OR ({types} = 'Patient' AND {routed}))")
-    patients = allowed_patients_sql(actor, bind)
-    return f"({not_patient_data} OR {linked_to(bind, alias, patients)})"
+    if actor.role is Role.PATIENT:
+        own = bind((actor.patient or "").partition("/")[2])
+        return f"({not_patient_data} OR {linked_to(bind, alias, lambda patient: f'{patient} = {own}')})"
+    in_care = linked_to(bind, alias, lambda patient: clinician_may_see(actor, bind, patient))
+    return f"({not_patient_data} OR {in_care})"
 
 
 def _trail_of_visible(actor: Actor, bind: Binder, alias: str) -> str:
@@ -144,14 +147,15 @@ def _addressed_to(actor: Actor, bind: Binder, alias: str) -> str:
             f"text[]), CAST({bind([i for _t, i in targets])} AS text[])))))")
 
 
-def linked_to(bind: Binder, alias: str, patients: str) -> str:
-    """The row ``alias`` is a Patient in ``patients`` or links to one through its compartment parameters."""
+def linked_to(bind: Binder, alias: str, may_see: Callable[[str], str]) -> str:
+    """The row ``alias`` is a Patient the actor may see, or links to one through its compartment parameters.
+    ``may_see(expression)`` is the condition on a patient id; it is evaluated per row, with index lookups only."""
     pairs = [(t, p) for t, params in patient_links().items() for p in params]
-    return (f"(({alias}.resource_type = 'Patient' AND {alias}.id IN ({patients})) OR EXISTS (SELECT 1 FROM "
+    return (f"(({alias}.resource_type = 'Patient' AND {may_see(f'{alias}.id')}) OR EXISTS (SELECT 1 FROM "
             f"search_reference pl WHERE pl.resource_type = {alias}.resource_type AND pl.resource_id = {alias}.id "
             f"AND pl.target_type = 'Patient' AND (pl.resource_type, pl.param) IN (SELECT * FROM unnest(CAST("
             f"{bind([t for t, _p in pairs])} AS text[]), CAST({bind([p for _t, p in pairs])} AS text[]))) "
-            f"AND pl.target_id IN ({patients})))")
+            f"AND {may_see('pl.target_id')}))")
 
 
 def _region_tagged(bind: Binder, alias: str, region: str, *, id_column: str = "id") -> str:
@@ -160,45 +164,38 @@ def _region_tagged(bind: Binder, alias: str, region: str, *, id_column: str = "i
             f"AND rt.code = {bind(region)})")
 
 
-def allowed_patients_sql(actor: Actor, bind: Binder) -> str:
-    """A SELECT of the ids of the patients whose record ``actor`` (clinician or patient) may read."""
-    if actor.role is Role.PATIENT:
-        return f"SELECT {bind((actor.patient or '').partition('/')[2])}"
+def clinician_may_see(actor: Actor, bind: Binder, patient: str) -> str:
+    """Whether a clinician may read the record of the patient whose id is the SQL expression ``patient``:
+    in care at their facility and not refused by Consent, or under their own unexpired break-the-glass grant."""
     facility_id = (actor.facility or "").partition("/")[2]
     facility = bind(facility_id)
-    in_care = (
-        f"SELECT e.target_id FROM search_reference e JOIN search_reference sp ON sp.resource_type = 'Encounter' "
-        f"AND sp.resource_id = e.resource_id AND sp.param = 'service-provider' AND sp.target_type = 'Organization' "
-        f"AND sp.target_id = {facility} WHERE e.resource_type = 'Encounter' AND e.param = 'patient' "
-        f"AND e.target_type = 'Patient' "
-        f"UNION SELECT t.target_id FROM search_reference t JOIN search_reference tf ON tf.resource_type = 'Task' "
-        f"AND tf.resource_id = t.resource_id AND tf.param IN ('requester', 'owner') AND tf.target_type = "
-        f"'Organization' AND tf.target_id = {facility} WHERE t.resource_type = 'Task' AND t.param = 'patient' "
-        f"AND t.target_type = 'Patient' "
-        f"UNION SELECT m.resource_id FROM search_reference m WHERE m.resource_type = 'Patient' AND m.param = "
-        f"'organization' AND m.target_type = 'Organization' AND m.target_id = {facility}")
-    denied = consent_denied_sql(bind, f"Organization/{facility_id}")
-    granted = (f"SELECT g.patient_id FROM access_grant g WHERE g.subject = {bind(actor.subject)} "
-               f"AND g.expires_at > now()")
-    return f"(SELECT c.target_id FROM ({in_care}) c(target_id) WHERE c.target_id NOT IN ({denied})) UNION {granted}"
+    registered = (f"EXISTS (SELECT 1 FROM search_reference m WHERE m.resource_type = 'Patient' AND m.resource_id = "
+                  f"{patient} AND m.param = 'organization' AND m.target_type = 'Organization' AND m.target_id = "
+                  f"{facility})")
+    encountered = (f"EXISTS (SELECT 1 FROM search_reference e JOIN search_reference sp ON sp.resource_type = "
+                   f"'Encounter' AND sp.resource_id = e.resource_id AND sp.param = 'service-provider' AND "
+                   f"sp.target_type = 'Organization' AND sp.target_id = {facility} WHERE e.resource_type = "
+                   f"'Encounter' AND e.param = 'patient' AND e.target_type = 'Patient' AND e.target_id = {patient})")
+    referred = (f"EXISTS (SELECT 1 FROM search_reference t JOIN search_reference tf ON tf.resource_type = 'Task' AND "
+                f"tf.resource_id = t.resource_id AND tf.param IN ('requester', 'owner') AND tf.target_type = "
+                f"'Organization' AND tf.target_id = {facility} WHERE t.resource_type = 'Task' AND t.param = "
+                f"'patient' AND t.target_type = 'Patient' AND t.target_id = {patient})")
+    granted = (f"EXISTS (SELECT 1 FROM access_grant g WHERE g.subject = {bind(actor.subject)} AND g.patient_id = "
+               f"{patient} AND g.expires_at > now())")
+    denied = consent_denies(bind, patient, f"Organization/{facility_id}")
+    return f"((({registered} OR {encountered} OR {referred}) AND NOT {denied}) OR {granted})"
 
 
-def consent_denied_sql(bind: Binder, facility: str) -> str:
-    """Ids of patients whose active Consent refuses ``facility`` ("Organization/<id>"), FHIR R4 consent.html
+def consent_denies(bind: Binder, patient: str, facility: str) -> str:
+    """Whether an active Consent of ``patient`` refuses ``facility`` ("Organization/<id>"), FHIR R4 consent.html
     provisions: a ``deny`` provision naming it, or a base ``deny`` without actors whose nested ``permit``
     provisions do not name it ("everyone but the facilities treating me")."""
     names = bind(json.dumps({"f": facility}))
     doc = "CAST(cr.content AS jsonb)"
-    return (f"SELECT cp.target_id FROM search_reference cp JOIN resource cr ON cr.resource_type = 'Consent' AND "
+    return (f"EXISTS (SELECT 1 FROM search_reference cp JOIN resource cr ON cr.resource_type = 'Consent' AND "
             f"cr.id = cp.resource_id AND NOT cr.deleted WHERE cp.resource_type = 'Consent' AND cp.param = 'patient' "
-            f"AND cp.target_type = 'Patient' AND {doc} ->> 'status' = 'active' AND ("
+            f"AND cp.target_type = 'Patient' AND cp.target_id = {patient} AND {doc} ->> 'status' = 'active' AND ("
             f"jsonb_path_exists({doc}, '$.** ? (@.type == \"deny\" && @.actor[*].reference.reference == $f)', "
             f"CAST({names} AS jsonb)) OR ({doc} #>> '{{provision,type}}' = 'deny' AND NOT ({doc} -> 'provision' ? "
             f"'actor') AND NOT jsonb_path_exists({doc}, '$.provision.provision[*] ? (@.type == \"permit\" && "
-            f"@.actor[*].reference.reference == $f)', CAST({names} AS jsonb))))")
-
-
-def interaction_of(action: str) -> str:
-    """A FHIR REST interaction name as a SMART letter."""
-    return {"read": READ, "vread": READ, "history": READ, "search": SEARCH, "create": CREATE, "update": UPDATE,
-            "patch": UPDATE, "delete": DELETE}[action]
+            f"@.actor[*].reference.reference == $f)', CAST({names} AS jsonb)))))")

@@ -9,6 +9,7 @@ and ``access_log`` (``Patient/[id]/$access-log``).
 from ece.audit.chain import ChainReport, verify
 from ece.audit.events import Access, Event, patients_in
 from ece.audit.log import access_log
-from ece.audit.trail import record, record_now
+from ece.audit.trail import configure, record, record_now
 
-__all__ = ["Access", "ChainReport", "Event", "access_log", "patients_in", "record", "record_now", "verify"]
+__all__ = ["Access", "ChainReport", "Event", "access_log", "configure", "patients_in", "record", "record_now",
+           "verify"]

@@ -1,8 +1,9 @@
 """The append-only audit table and its hash chain.
 
 Each row's hash is SHA-256 over the previous row's hash, its sequence number, the patients it concerns and
-its AuditEvent JSON; ``audit_chain_head`` holds the last link. Appending takes the head row's lock, so
-links are made one transaction at a time, and only for as long as the batch insert and the commit take.
+its AuditEvent JSON; ``audit_chain_head`` holds the last link. Appending (the ``audit_append`` function of
+the migration, one round trip) takes the head row's lock, so links are made one transaction at a time, and
+only for as long as the batch insert and the commit take.
 An edited, deleted or inserted row breaks every link from it on; ``verify`` names the first one.
 """
 
@@ -17,35 +18,24 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from ece import fhirjson
 from ece.audit.events import Event, to_resource
 
-_HEAD = text("SELECT seq, hash FROM audit_chain_head WHERE id = 1 FOR UPDATE")
-_APPEND = text(
-    "WITH appended AS (INSERT INTO audit_event (seq, recorded, patients, content, hash) "
-    "SELECT s, r, string_to_array(p, ','), c, h FROM unnest(CAST(:seqs AS bigint[]), CAST(:recorded AS "
-    "timestamptz[]), CAST(:patients AS text[]), CAST(:contents AS text[]), CAST(:hashes AS text[])) "
-    "AS u(s, r, p, c, h)) "
-    "UPDATE audit_chain_head SET seq = :last_seq, hash = :last_hash WHERE id = 1"
-)
+_APPEND = text("SELECT audit_append(CAST(:recorded AS timestamptz[]), CAST(:patients AS text[]), "
+               "CAST(:contents AS text[]), :async_commit)")
 
 
 def link(previous: str, seq: int, patients: str, content: str) -> str:
+    """The hash of one link, as the migration's ``audit_append`` computes it in the database."""
     return hashlib.sha256(f"{previous}\n{seq}\n{patients}\n{content}".encode()).hexdigest()
 
 
-async def append(conn: AsyncConnection, events: list[Event]) -> None:
-    head_seq, previous = (await conn.execute(_HEAD)).one()
-    seqs, recorded, patients, contents, hashes = [], [], [], [], []
-    for offset, event in enumerate(events, start=1):
-        seq = head_seq + offset
-        content = fhirjson.dumps(to_resource(event, seq)).decode()
-        joined = ",".join(sorted(event.patients))
-        previous = link(previous, seq, joined, content)
-        seqs.append(seq)
-        recorded.append(event.recorded)
-        patients.append(joined)
-        contents.append(content)
-        hashes.append(previous)
-    await conn.execute(_APPEND, {"seqs": seqs, "recorded": recorded, "patients": patients, "contents": contents,
-                                 "hashes": hashes, "last_seq": seqs[-1], "last_hash": previous})
+async def append(conn: AsyncConnection, events: list[Event], *, async_commit: bool = False) -> None:
+    """One statement: the database links the batch under the head row's lock. The AuditEvent's id is its
+    sequence number, added when it is read (it is not known before the lock is taken)."""
+    await conn.execute(_APPEND, {
+        "recorded": [e.recorded for e in events],
+        "patients": [",".join(sorted(e.patients)) for e in events],
+        "contents": [fhirjson.dumps(to_resource(e)).decode() for e in events],
+        "async_commit": async_commit,
+    })
 
 
 @dataclass(frozen=True)

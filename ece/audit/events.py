@@ -73,7 +73,7 @@ def patients_in(resource_type: str, resource_id: str, content: bytes | str | Non
     return found
 
 
-def to_resource(event: Event, seq: int) -> dict:
+def to_resource(event: Event) -> dict:
     access = event.access
     actor = access.actor
     purpose = [{"coding": [{"system": ACT_REASON, "code": event.purpose or access.purpose}]}]
@@ -97,7 +97,7 @@ def to_resource(event: Event, seq: int) -> dict:
         kind = {"system": EVENT_TYPE, "code": "rest", "display": "RESTful Operation"}
         subtype = [{"system": INTERACTION, "code": "operation"}, {"system": OPERATION, "code": event.interaction}]
     resource: dict = {
-        "resourceType": "AuditEvent", "id": str(seq), "type": kind, "subtype": subtype,
+        "resourceType": "AuditEvent", "type": kind, "subtype": subtype,
         "action": ACTION.get(event.interaction, "E"), "recorded": event.recorded.isoformat(timespec="milliseconds"),
         "outcome": event.outcome, "purposeOfEvent": purpose, "agent": agents,
         "source": {"site": "ECE Honduras", "observer": {"display": "ECE Honduras FHIR"},

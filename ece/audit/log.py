@@ -30,9 +30,9 @@ _ROLES = {"clinician": "personal clínico", "coordinator": "coordinación de ref
 
 
 async def access_log(conn: AsyncConnection, *, patient_id: str, limit: int = ACCESS_LOG_LIMIT) -> dict:
-    rows = (await conn.execute(text("SELECT content FROM audit_event WHERE patients @> ARRAY[CAST(:p AS text)] "
+    rows = (await conn.execute(text("SELECT seq, content FROM audit_event WHERE patients @> ARRAY[CAST(:p AS text)] "
                                     "ORDER BY seq DESC LIMIT :limit"), {"p": patient_id, "limit": limit})).all()
-    events = [orjson.loads(r[0]) for r in rows]
+    events = [{"resourceType": "AuditEvent", "id": str(seq), **orjson.loads(content)} for seq, content in rows]
     facilities = sorted({a["who"]["reference"].partition("/")[2] for e in events for a in e["agent"]
                          if not a.get("requestor")
                          and a.get("who", {}).get("reference", "").startswith("Organization/")})

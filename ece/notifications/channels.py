@@ -89,8 +89,11 @@ def sms_text(row: dict, gateway: SmsGateway) -> str:
     """The template with the title, the referral number and the local date: nothing clinical."""
     title = row["title_en"] if row["language"] == "en" else row["title_es"]
     created: datetime = row["created_at"]
-    text = gateway.template.format(titulo=title, referencia=row.get("reference_number") or "",
-                                   fecha=created.astimezone(HONDURAS).strftime("%d/%m/%Y"))
+    try:
+        text = gateway.template.format(titulo=title, referencia=row.get("reference_number") or "",
+                                       fecha=created.astimezone(HONDURAS).strftime("%d/%m/%Y"))
+    except (KeyError, IndexError, ValueError) as exc:
+        raise DeliveryError(f"Plantilla de SMS inválida (ECE_SMS_TEMPLATE) / invalid SMS template: {exc!r}") from None
     return text[:SMS_MAX_CHARACTERS]
 
 
@@ -101,7 +104,7 @@ async def send_sms(row: dict, config: Config, client: httpx.AsyncClient) -> None
     headers = {IDEMPOTENCY_HEADER: row["id"]}
     if gateway.token:
         headers["Authorization"] = f"Bearer {gateway.token}"
-    body = {"to": row["address"], "message": sms_text(row, gateway)}
+    body = {"to": row["address"], "message": sms_text(row, gateway)}  # may raise DeliveryError: a failed attempt
     await _post(client, gateway.url, content=fhirjson.dumps(body), headers={**headers,
                 "Content-Type": "application/json"}, timeout=config.timeout_seconds)
 

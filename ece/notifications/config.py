@@ -20,11 +20,15 @@ class Smtp:
     sender: str = "notificaciones@salud.gob.hn"
 
 
+DEFAULT_SMS_TEMPLATE = ("Salud Honduras: {titulo}, referencia {referencia}. Aviso del {fecha}; los detalles, en su "
+                        "establecimiento.")
+
+
 @dataclass(frozen=True)
 class SmsGateway:
     url: str | None = None  # None: SMS is not a channel
     token: str | None = None
-    template: str = "Salud Honduras: {titulo}. Referencia {referencia}, {fecha}."
+    template: str = DEFAULT_SMS_TEMPLATE
 
 
 @dataclass(frozen=True)

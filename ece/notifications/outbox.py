@@ -19,6 +19,7 @@ from enum import StrEnum
 from sqlalchemy import Column, DateTime, Index, Integer, Table, Text, func, text
 from sqlalchemy.dialects.postgresql import JSONB
 
+from ece import fhirjson
 from ece.notifications import config
 from ece.schema import metadata
 from ece.tx import Transaction
@@ -89,8 +90,6 @@ async def insert_rows(tx: Transaction, rows: list[dict]) -> list[str]:
     """Write ``rows`` (dicts of the columns above, ``id`` included) and queue their ids after commit."""
     if not rows:
         return []
-    from ece import fhirjson
-
     await tx.conn.execute(_INSERT, {"rows": fhirjson.dumps(rows).decode()})
     ids = [r["id"] for r in rows]
     tx.after_commit(lambda: queue(ids))

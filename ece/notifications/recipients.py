@@ -2,6 +2,9 @@
 
 - ``Organization/<id>`` and ``PractitionerRole/<id>``: the in-app inbox, and email to each ``telecom`` entry
   with ``system = email`` that is in use.
+
+Email and SMS are channels only where configured (ECE_SMTP_HOST, ECE_SMS_GATEWAY_URL); otherwise they are skipped
+when the notice is written, not tried and failed later.
 - ``Patient/<id>``: the in-app inbox, and the patient's preferred channel (see below) in the patient's language.
 - ``region:<code>``: the in-app inbox of the region's coordinators (a Communication addressed by identifier to
   the region code, tagged with the region).
@@ -23,6 +26,7 @@ from datetime import UTC, datetime
 
 from ece import fhirjson, reads
 from ece.errors import BadRequest, Gone, Issue, NotFound
+from ece.notifications.config import current
 from ece.notifications.outbox import Channel
 from ece.tx import Transaction
 
@@ -63,7 +67,7 @@ async def routes(tx: Transaction, recipient: str) -> list[Route]:
         if preferred is not None:
             found.append(Route(preferred[0], preferred[1], language))
         return found
-    emails = [t["value"] for t in _usable_telecom(resource) if t.get("system") == "email"]
+    emails = [t["value"] for t in _usable_telecom(resource) if t.get("system") == "email"] if _email_on() else []
     return [Route(Channel.INBOX, recipient, "es"), *(Route(Channel.EMAIL, e, "es") for e in emails)]
 
 
@@ -96,14 +100,22 @@ def preferred_contact(patient: dict | None) -> tuple[Channel, str] | None:
     candidates = []
     for order, entry in enumerate(_usable_telecom(patient)):
         system = entry.get("system")
-        if system == "sms" and sms_consent(patient):
+        if system == "sms" and sms_consent(patient) and _sms_on():
             candidates.append((_rank(entry), order, Channel.SMS, entry["value"]))
-        elif system == "email":
+        elif system == "email" and _email_on():
             candidates.append((_rank(entry), order, Channel.EMAIL, entry["value"]))
     if not candidates:
         return None
     _rank_value, _order, channel, address = min(candidates)
     return channel, address
+
+
+def _email_on() -> bool:
+    return bool(current().smtp.host)
+
+
+def _sms_on() -> bool:
+    return bool(current().sms.url)
 
 
 def _rank(entry: dict) -> int:

@@ -60,7 +60,8 @@ def set_runtime_factory(factory: Callable[[], delivery.Runtime]) -> None:
 
 @shared_task(name=DELIVER_TASK, bind=True, max_retries=None, acks_late=True)
 def deliver(self: Any, row_id: str) -> str:
-    """Deliver one outbox row; a failed attempt comes back after the row's backoff delay."""
+    """Deliver one outbox row; a failed attempt comes back after the row's backoff delay. If the database itself
+    fails, the task fails and the row, untouched, is queued again by the sweep once overdue."""
     outcome = PROCESS.run(lambda runtime: delivery.deliver(runtime, row_id=row_id))
     if outcome.retry_in_seconds is not None:
         raise self.retry(countdown=outcome.retry_in_seconds)

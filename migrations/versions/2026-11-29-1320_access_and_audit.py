@@ -68,9 +68,33 @@ def upgrade() -> None:
         END $$""")
     op.execute("CREATE TRIGGER audit_event_append_only BEFORE UPDATE OR DELETE ON audit_event "
                "FOR EACH ROW EXECUTE FUNCTION audit_event_append_only()")
+    # One round trip per audited request: lock the head, link each event (SHA-256 over the previous hash, the
+    # sequence number, the patients and the AuditEvent JSON; ece.audit.chain.link computes the same), insert,
+    # move the head. ``p_async``: a transaction that has written nothing else may commit without the WAL flush.
+    op.execute(r"""
+        CREATE FUNCTION audit_append(p_recorded timestamptz[], p_patients text[], p_contents text[],
+                                     p_async boolean) RETURNS void LANGUAGE plpgsql AS $$
+        DECLARE
+            head_seq bigint;
+            head_hash text;
+        BEGIN
+            IF p_async AND pg_current_xact_id_if_assigned() IS NULL THEN
+                PERFORM set_config('synchronous_commit', 'off', true);
+            END IF;
+            SELECT seq, hash INTO head_seq, head_hash FROM audit_chain_head WHERE id = 1 FOR UPDATE;
+            FOR i IN 1 .. coalesce(array_length(p_contents, 1), 0) LOOP
+                head_seq := head_seq + 1;
+                head_hash := encode(sha256(convert_to(head_hash || E'\n' || head_seq || E'\n' || p_patients[i]
+                                                      || E'\n' || p_contents[i], 'UTF8')), 'hex');
+                INSERT INTO audit_event (seq, recorded, patients, content, hash)
+                VALUES (head_seq, p_recorded[i], string_to_array(p_patients[i], ','), p_contents[i], head_hash);
+            END LOOP;
+            UPDATE audit_chain_head SET seq = head_seq, hash = head_hash WHERE id = 1;
+        END $$""")
 
 
 def downgrade() -> None:
+    op.execute("DROP FUNCTION audit_append(timestamptz[], text[], text[], boolean)")
     op.execute("DROP TRIGGER audit_event_append_only ON audit_event")
     op.execute("DROP FUNCTION audit_event_append_only()")
     op.drop_table("audit_chain_head")

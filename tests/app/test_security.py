@@ -58,3 +58,26 @@ async def test_cors_allows_only_the_configured_origins():
 
     assert allowed.headers["Access-Control-Allow-Origin"] == "https://ece.salud.gob.hn"
     assert "Access-Control-Allow-Origin" not in foreign.headers
+
+
+def test_logged_tracebacks_keep_their_frames_but_not_the_message():
+    import io
+    import logging
+
+    from app.security import WithholdExceptionMessages
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(WithholdExceptionMessages())
+    logger = logging.getLogger("tests.redaction")
+    logger.addHandler(handler)
+    try:
+        raise ValueError("DNI 0801199012345 con VIH positivo")
+    except ValueError:
+        logger.exception("falló / failed")
+    finally:
+        logger.removeHandler(handler)
+
+    logged = stream.getvalue()
+    assert "ValueError: (mensaje omitido / message withheld)" in logged and "test_security.py" in logged
+    assert "0801199012345" not in logged and "VIH" not in logged

@@ -149,6 +149,12 @@ async def test_limit_caps_the_number_of_candidates(tx):
     assert [c.organization for c in candidates] == ["Organization/hg-10", "Organization/hg-20"]
 
 
+async def test_no_facility_offering_the_specialty_gives_no_candidates(tx):
+    requester = await origin(tx)
+    await facility(tx, "cis-dental", kind="CIS", region="08", at=north(5), specialties=("odontologia",))
+    assert await ranked(tx, requester, specialty="neurocirugia") == []
+
+
 async def test_a_referral_naming_no_service_or_specialty_is_refused(tx):
     requester = await origin(tx)
     with pytest.raises(UnprocessableEntity):

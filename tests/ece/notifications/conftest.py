@@ -37,7 +37,8 @@ def queued() -> Iterator[list[list[str]]]:
     """Installs the notifications with a queue that records the row ids it is handed."""
     batches: list[list[str]] = []
     saved = (config.STATE.config, config.STATE.queue)
-    install(Config(retry_base_seconds=0.01, sweep_grace_seconds=0.0), queue=lambda ids: batches.append(list(ids)))
+    install(Config(smtp=Smtp(host="smtp.invalid"), sms=SmsGateway(url="http://sms.invalid/"), retry_base_seconds=0.01,
+                   sweep_grace_seconds=0.0), queue=lambda ids: batches.append(list(ids)))
     yield batches
     config.STATE.config, config.STATE.queue = saved
 

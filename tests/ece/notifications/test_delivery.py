@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import text
@@ -104,8 +104,9 @@ async def test_sms_goes_to_the_gateway_with_only_number_and_date(notify_engine, 
     body = json.loads(arrival.body)
     assert body["to"] == "+50499991111"
     created = (await _row(notify_engine, row_id))["created_at"]
-    assert body["message"].startswith("Salud Honduras: Referencia recibida. Referencia REF-2026-000777, ")
-    assert datetime.strptime(body["message"][-11:-1], "%d/%m/%Y").year == created.year
+    local_day = created.astimezone(ZoneInfo("America/Tegucigalpa")).strftime("%d/%m/%Y")
+    assert body["message"] == (f"Salud Honduras: Referencia recibida, referencia REF-2026-000777. Aviso del "
+                               f"{local_day}; los detalles, en su establecimiento.")
     assert "revisar" not in body["message"]  # the notice's text never goes out by SMS
     assert len(body["message"]) <= 160
 

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import text
 
 from ece.errors import BadRequest
-from ece.notifications import notify
+from ece.notifications import Config, config, notify
 from ece.tx import unit_of_work
 from tests.ece.notifications.factories import create_organization, create_patient, create_task, notice
 
@@ -54,6 +54,15 @@ async def test_retired_contact_point_is_not_used(tx, queued):
         {"system": "email", "value": "vieja@correo.hn", "rank": 1, "period": {"end": "2020-01-01"}}])
     rows = await _rows(tx, await notify(tx, [notice(recipient=patient, about=patient)]))
     assert [r["channel"] for r in rows] == ["inbox"]
+
+
+async def test_unconfigured_channels_are_skipped_when_the_notice_is_written(tx, queued):
+    config.STATE.config = Config()  # neither SMTP nor an SMS gateway
+    org = await create_organization(tx, org_id="sin-correo", emails=("admision@sincorreo.hn",))
+    patient = await create_patient(tx, patient_id="pac-sin-sms", sms_consent=True,
+                                   telecom=[{"system": "sms", "value": "+50499990001"}])
+    rows = await _rows(tx, await notify(tx, [notice(recipient=org, about=org), notice(recipient=patient, about=org)]))
+    assert sorted(r["channel"] for r in rows) == ["inbox", "inbox"]
 
 
 async def test_region_recipient_gets_the_inbox_only(tx, queued):

@@ -18,7 +18,7 @@ from sqlalchemy import text
 from app import migrate
 from app.db import libpq_url, make_async_engine
 from ece import fhirjson, reads
-from ece.notifications import Config, config, install, notify
+from ece.notifications import Config, SmsGateway, Smtp, config, install, notify
 from ece.notifications.delivery import MAX_DELIVERY_ATTEMPTS
 from ece.notifications.tasks import BrokerQueue
 from ece.tx import unit_of_work
@@ -28,7 +28,7 @@ from tests.ece.notifications.receivers import HttpReceiver, SmtpReceiver, free_p
 from tests.ece.notifications.stack import Stack
 
 BROKER_URL = os.environ.get("ECE_BROKER_URL")
-QUEUE = f"ece_test_{RUN}"
+QUEUE = f"ece_stack_{RUN}"
 pytestmark = pytest.mark.skipif(not BROKER_URL, reason="ECE_BROKER_URL no está definida: estas pruebas necesitan el "
                                 "RabbitMQ real (.ci/run la define) / ECE_BROKER_URL is not set: these tests need the "
                                 "real RabbitMQ (.ci/run sets it)")
@@ -92,12 +92,14 @@ def _producer(broker: str) -> BrokerQueue:
 
 
 @pytest.fixture
-def producer_to(request) -> Iterator:
+def producer_to(smtp_server, sms_gateway) -> Iterator:
+    """This process writes events as the API would: the stack's channels, and a broker chosen by the test."""
     saved = (config.STATE.config, config.STATE.queue)
+    channels = Config(smtp=Smtp(host="127.0.0.1", port=smtp_server.port), sms=SmsGateway(url=f"{sms_gateway.url}/sms"))
 
     def install_producer(broker: str) -> BrokerQueue:
         queue = _producer(broker)
-        install(Config(), queue=queue)
+        install(channels, queue=queue)
         return queue
 
     yield install_producer

@@ -97,3 +97,15 @@ async def test_failed_delivery_shows_on_the_subscription_until_a_success(notify_
         cleared = fhirjson.loads((await reads.read(conn, resource_type="Subscription", resource_id=active["id"])
                                   ).content)
     assert "error" not in cleared
+
+
+def test_a_subscription_created_through_the_api_reads_back_active(http):
+    created = http.post("/Subscription", headers={"Content-Type": "application/fhir+json"}, content=fhirjson.dumps(
+        subscription(criteria="Task?status=requested", endpoint="https://receptor.example.hn/fhir-hook")))
+    assert created.status_code == 201, created.text
+    assert created.json()["status"] == "requested"  # the version the client wrote
+    current = http.get(f"/Subscription/{created.json()['id']}").json()
+    assert (current["status"], current["meta"]["versionId"]) == ("active", "2")
+    refused = http.post("/Subscription", headers={"Content-Type": "application/fhir+json"}, content=fhirjson.dumps(
+        subscription(criteria="Task?status=requested", endpoint="ftp://receptor.example.hn/")))
+    assert http.get(f"/Subscription/{refused.json()['id']}").json()["status"] == "error"
