@@ -87,7 +87,8 @@ celery.conf.update(
 def notifications_config(settings: Settings) -> Config:
     return Config(
         smtp=Smtp(host=settings.smtp_host or None, port=settings.smtp_port, tls=settings.smtp_tls,
-                  user=settings.smtp_user or None, password=settings.smtp_password, sender=settings.smtp_from),
+                  user=settings.smtp_user or None, password=settings.smtp_password, sender=settings.smtp_from,
+                  ca_file=settings.smtp_ca_file or None),
         sms=SmsGateway(url=settings.sms_gateway_url or None, token=settings.sms_gateway_token or None,
                        template=settings.sms_template),
         retry_base_seconds=settings.notify_retry_base_seconds,

@@ -95,6 +95,8 @@ class Settings(BaseSettings):
     smtp_user: str | None = None
     smtp_password: str | None = None
     smtp_from: str = "notificaciones@salud.gob.hn"
+    # CA certificates (PEM) that verify the SMTP server's certificate under starttls or ssl; empty: the system's.
+    smtp_ca_file: str | None = None
     # SMS through an HTTP gateway (POST JSON {"to", "message"}); empty URL: no SMS. The template takes
     # {titulo} (the event title), {referencia} (the referral number) and {fecha} (the notice's local date: said to
     # be the notice's, so a patient never takes it for an appointment date). Nothing clinical.

@@ -69,14 +69,15 @@ async def send_email(row: dict, config: Config) -> None:
 
 def _smtp_send(smtp: Smtp, message: EmailMessage, timeout: float) -> None:
     assert smtp.host is not None
+    # The server's certificate and name are always verified (against ca_file when given).
     if smtp.tls == "ssl":
         client: smtplib.SMTP = smtplib.SMTP_SSL(smtp.host, smtp.port, timeout=timeout,
-                                               context=ssl.create_default_context())
+                                               context=ssl.create_default_context(cafile=smtp.ca_file))
     else:
         client = smtplib.SMTP(smtp.host, smtp.port, timeout=timeout)
     with client:
         if smtp.tls == "starttls":
-            client.starttls(context=ssl.create_default_context())
+            client.starttls(context=ssl.create_default_context(cafile=smtp.ca_file))
         if smtp.user:
             client.login(smtp.user, smtp.password or "")
         client.send_message(message)

@@ -18,6 +18,7 @@ class Smtp:
     user: str | None = None
     password: str | None = None
     sender: str = "notificaciones@salud.gob.hn"
+    ca_file: str | None = None  # PEM CA bundle verifying the server under starttls/ssl; None: the system's
 
 
 DEFAULT_SMS_TEMPLATE = ("Salud Honduras: {titulo}, referencia {referencia}. Aviso del {fecha}; los detalles, en su "

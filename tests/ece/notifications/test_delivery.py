@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import json
+import ssl
+from dataclasses import replace
 from zoneinfo import ZoneInfo
 
 import pytest
+from aiosmtpd.smtp import AuthResult
 from sqlalchemy import text
 
 from ece import fhirjson, reads
 from ece.access import Actor, Forbidden, Role
 from ece.errors import Conflict
-from ece.notifications import notify
+from ece.notifications import Smtp, config, notify
 from ece.notifications.delivery import MAX_DELIVERY_ATTEMPTS, deliver, retry_delay_seconds
 from ece.notifications.operations import resend
 from ece.tx import unit_of_work
 from tests.ece.notifications.factories import create_organization, create_patient, create_task, notice
+from tests.ece.notifications.receivers import SmtpReceiver, self_signed_certificate
 
 coordinator_03 = Actor(subject="coord-03", role=Role.COORDINATOR, region="03")
 
@@ -151,3 +155,32 @@ async def test_refused_email_is_retried_with_backoff_then_failed_then_resent(not
     with pytest.raises(Conflict):  # only a failed delivery is re-sent
         async with unit_of_work(notify_engine) as tx:
             await resend(tx, communication_id=row_id, actor=coordinator_03)
+
+
+async def test_email_goes_over_starttls_with_login_and_a_wrong_password_is_a_failed_attempt(
+        notify_engine, runtime, channels, tmp_path):
+    cert, key = self_signed_certificate(tmp_path)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+
+    def authenticate(server, session, envelope, mechanism, auth_data) -> AuthResult:
+        ok = (auth_data.login, auth_data.password) == (b"notificador", b"clave-smtp")
+        return AuthResult(success=ok, handled=False)
+
+    async def make(tx):
+        org = await create_organization(tx, org_id="d-hosp-tls", emails=("seguro@hosp.hn",))
+        return await notify(tx, [notice(recipient=org, about="Task/d-ref-tls")])
+
+    with SmtpReceiver(tls_context=context, require_starttls=True, authenticator=authenticate,
+                      auth_require_tls=True) as secure:
+        smtp = Smtp(host="127.0.0.1", port=secure.port, tls="starttls", user="notificador", password="clave-smtp",
+                    ca_file=str(cert))
+        config.STATE.config = replace(config.STATE.config, smtp=smtp)
+        row_id = (await _by_channel(notify_engine, await _notify(notify_engine, make)))["email"]
+        assert (await deliver(runtime, row_id=row_id)).state == "delivered"
+        assert f"<{row_id}@salud.gob.hn>" in secure.inbox.accepted
+
+        config.STATE.config = replace(config.STATE.config, smtp=replace(smtp, password="equivocada"))
+        row_id = (await _by_channel(notify_engine, await _notify(notify_engine, make)))["email"]
+        assert (await deliver(runtime, row_id=row_id)).state == "retry"
+        assert "535" in (await _row(notify_engine, row_id))["last_error"]  # authentication refused
