@@ -169,6 +169,7 @@ def definitions(structures: dict[str, Json]) -> list[Json]:
     out.extend(terminology.CODE_SYSTEMS)
     out.append(icd10_code_system())
     out.extend(terminology.VALUE_SETS)
+    out.extend(referral.OPERATIONS)
     return out
 
 

@@ -4,8 +4,9 @@
 from __future__ import annotations
 
 from fhir_profiles import systems as s
+from referral.machine import RULES, Event
 
-from .dsl import bind, el, ext, inv, profile, ref, sliced
+from .dsl import COMMON, bind, el, ext, inv, profile, ref, sliced
 from .terminology import REFERRAL_STATUSES
 
 REFERRAL = profile("hn-referencia", "ServiceRequest", "Referencia (Honduras)", "Referencia de un paciente a otro "
@@ -159,3 +160,44 @@ def _transition_extension() -> dict:
 TRANSITION = _transition_extension()
 
 PROFILES = [REFERRAL, REFERRAL_TASK, RESPONSE, TRANSITION]
+
+
+# The inputs of the lifecycle operations (referral.inputs), and which events take each.
+_INPUTS = {
+    "reason": ("CodeableConcept", "Motivo codificado / coded reason"),
+    "note": ("string", "Nota libre / free-text note"),
+    "destination": ("Reference", "Establecimiento de destino (Organization) / destination facility"),
+    "start": ("dateTime", "Inicio de la cita / appointment start"),
+    "end": ("dateTime", "Fin de la cita (30 minutos después del inicio si falta) / appointment end"),
+    "response": ("Resource", "La respuesta: Composition hn-respuesta-referencia / the response Composition"),
+}
+_OPTIONAL = {Event.SCHEDULE: ("end",), Event.HOLD: ("reason",)}
+
+
+def _operation(event: Event) -> dict:
+    """One OperationDefinition per lifecycle event (R4 operationdefinition.html), from referral.machine's rules."""
+    rule = RULES[event]
+    names = ["note", *rule.required_inputs, *_OPTIONAL.get(event, ())]
+    if rule.reason_system:
+        names.insert(0, "reason")
+    parameters = []
+    for name in dict.fromkeys(names):
+        kind, documentation = _INPUTS[name]
+        required = name in rule.required_inputs or (name == "reason" and rule.reason_required)
+        if name == "reason" and rule.reason_system:
+            documentation += f" ({rule.reason_system})"
+        parameters.append({"name": name, "use": "in", "min": 1 if required else 0, "max": "1",
+                           "documentation": documentation, "type": kind})
+    parameters.append({"name": "return", "use": "out", "min": 1, "max": "1", "type": "Task",
+                       "documentation": "La tarea tras la transición / the Task after the transition"})
+    return {"resourceType": "OperationDefinition", "id": f"Task-{event}",
+            "url": s.canonical("OperationDefinition", f"Task-{event}"), **COMMON,
+            "name": "Task" + "".join(p.capitalize() for p in str(event).split("-")),
+            "title": f"${event}: {rule.title_es} / {rule.title_en}", "kind": "operation",
+            "description": f"Transición {event} del ciclo de la referencia (docs/referral-lifecycle.md); partes: "
+                           f"{', '.join(sorted(rule.parties))}. / Referral lifecycle transition.",
+            "code": str(event), "resource": ["Task"], "system": False, "type": False, "instance": True,
+            "parameter": parameters}
+
+
+OPERATIONS = [_operation(event) for event in Event]

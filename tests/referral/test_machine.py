@@ -64,3 +64,12 @@ def test_the_provenance_transition_extension_is_the_one_the_national_guide_defin
                            ("rejected", "rechazada"), datetime(2026, 11, 29, tzinfo=UTC), note="Sin camas")
     written = provenance.provenance(step, provenance.agent_of(None))["extension"][0]["extension"]
     assert {part["url"] for part in written} == slices
+
+
+def test_every_lifecycle_operation_has_its_operation_definition():
+    from fhir_profiles import catalog
+
+    defined = {r["code"]: r for r in catalog.of_type("OperationDefinition") if r["resource"] == ["Task"]}
+    assert set(defined) == {str(e) for e in Event}
+    reject = {p["name"]: p["min"] for p in defined["reject"]["parameter"] if p["use"] == "in"}
+    assert reject == {"reason": 1, "note": 0}
