@@ -388,17 +388,24 @@ async def conditional_update(tx: Transaction, *, resource_type: str, criteria: s
 async def patch(tx: Transaction, *, resource_type: str, resource_id: str, operations: Any,
                 if_match: int | None = None) -> WriteResult:
     """R4 http.html#patch with a JSON Patch document (RFC 6902)."""
+    key = (resource_type, resource_id)
+    await lock(tx, lock_keys([key]))
+    current = await reads.read(tx.conn, resource_type=resource_type, resource_id=resource_id)
+    check_if_match(if_match, (current.version_id, False))
+    patched = apply_patch(fhirjson.loads(current.content), operations)
+    return await update(tx, resource_type=resource_type, resource_id=resource_id, data=patched, method="PATCH")
+
+
+def apply_patch(content: dict, operations: Any) -> dict:
+    """``content`` with a JSON Patch document (RFC 6902) applied; 400 for a document that is not one, 422 for
+    one that does not apply or does not give a resource."""
     import jsonpatch
 
     if not isinstance(operations, list):
         raise BadRequest([Issue("structure", "Un JSON Patch es una lista de operaciones / a JSON Patch document "
                                              "is an array of operations")])
-    key = (resource_type, resource_id)
-    await lock(tx, lock_keys([key]))
-    current = await reads.read(tx.conn, resource_type=resource_type, resource_id=resource_id)
-    check_if_match(if_match, (current.version_id, False))
     try:
-        patched = jsonpatch.JsonPatch(operations).apply(fhirjson.loads(current.content))
+        patched = jsonpatch.JsonPatch(operations).apply(content)
     except jsonpatch.JsonPatchTestFailed as exc:
         raise UnprocessableEntity([Issue("processing", f"La prueba del parche falló / patch test failed: {exc}")]) \
             from None
@@ -408,7 +415,7 @@ async def patch(tx: Transaction, *, resource_type: str, resource_id: str, operat
     if not isinstance(patched, dict):
         raise UnprocessableEntity([Issue("processing", "El parche no produce un recurso / patch result is not "
                                                        "a resource")])
-    return await update(tx, resource_type=resource_type, resource_id=resource_id, data=patched, method="PATCH")
+    return patched
 
 
 async def delete(tx: Transaction, *, resource_type: str, resource_id: str) -> WriteResult:

@@ -7,12 +7,10 @@ Included before the generic FHIR router (app.main), whose ``/fhir/{type}/{id}`` 
 
 from __future__ import annotations
 
-import jsonpatch
 from fastapi import APIRouter, Request, Response
 
 from ece.access import CurrentGuard
 from ece.api import http
-from ece.errors import Issue, UnprocessableEntity
 from ece.tx import unit_of_work
 from ece.validation import check_id
 from referral import inputs, machine, updates
@@ -67,12 +65,6 @@ async def patch_task(request: Request, task_id: str, guard: CurrentGuard) -> Res
     check_id(task_id)
     operations = await http.read_json_body(request, allowed={http.JSON_PATCH})
     async with unit_of_work(_engine(request)) as tx:
-        current = await updates.current_task(tx, task_id=task_id)
-        try:
-            patched = jsonpatch.JsonPatch(operations).apply(current)
-        except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException, KeyError, TypeError, ValueError) as exc:
-            raise UnprocessableEntity([Issue("processing", f"No se pudo aplicar el parche / patch could not be "
-                                                           f"applied: {exc}")]) from None
-        result = await updates.update_task(tx, guard=guard, task_id=task_id, data=patched,
-                                           if_match=http.if_match(request))
+        result = await updates.patch_task(tx, guard=guard, task_id=task_id, operations=operations,
+                                          if_match=http.if_match(request))
     return http.resource_response(request, result, status=200, location_base=_base(request))

@@ -31,9 +31,13 @@ async def operate(tx: Transaction, *, guard: Guard, task_id: str, event: Event, 
     return fired
 
 
-async def current_task(tx: Transaction, *, task_id: str) -> dict:
-    """The stored Task (404/410 like a read), for the PATCH that applies to it (update_task locks and re-reads)."""
-    return fhirjson.loads((await reads.read(tx.conn, resource_type="Task", resource_id=task_id)).content)
+async def patch_task(tx: Transaction, *, guard: Guard, task_id: str, operations: Any, if_match: int | None = None
+                     ) -> store.WriteResult:
+    """A JSON Patch of a Task (404/410 like a read), checked as the PUT of its result (update_task locks and
+    re-reads)."""
+    current = fhirjson.loads((await reads.read(tx.conn, resource_type="Task", resource_id=task_id)).content)
+    return await update_task(tx, guard=guard, task_id=task_id, data=store.apply_patch(current, operations),
+                             if_match=if_match)
 
 
 async def update_task(tx: Transaction, *, guard: Guard, task_id: str, data: Any, if_match: int | None = None

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -88,6 +89,17 @@ def _run_task_queue_deleted() -> Iterator[None]:
             connection.default_channel.queue_delete(os.environ["ECE_TASK_QUEUE"])
 
 
+@contextmanager
+def migrated(server_admin_url: str, name: str) -> Iterator[str]:
+    """A fresh database ``name`` with the project's Alembic migrations applied, dropped on leaving."""
+    url = _fresh_database(server_admin_url, name)
+    try:
+        migrate.upgrade(url)
+        yield url
+    finally:
+        _drop_database(server_admin_url, name)
+
+
 @pytest.fixture(scope="session")
 def server_admin_url() -> str:
     return _server_admin_url()
@@ -96,11 +108,8 @@ def server_admin_url() -> str:
 @pytest.fixture(scope="session")
 def database_url(server_admin_url: str) -> Iterator[str]:
     """A database of this run, migrated once with the project's Alembic migrations."""
-    name = f"ece_test_{RUN}"
-    url = _fresh_database(server_admin_url, name)
-    migrate.upgrade(url)
-    yield url
-    _drop_database(server_admin_url, name)
+    with migrated(server_admin_url, f"ece_test_{RUN}") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -17,6 +17,7 @@ from ece import bundle as bundles
 from ece import fhirjson, reads, search, store
 from ece.access.guard import Guard
 from ece.access.scopes import CREATE, DELETE, READ, SEARCH, UPDATE
+from ece.errors import FhirError
 from ece.reads import HistoryPage, Version
 from ece.search import SearchPage
 from ece.tx import Transaction
@@ -125,13 +126,11 @@ async def patch(tx: Transaction, *, guard: Guard, resource_type: str, resource_i
 async def _patched(tx: Transaction, resource_type: str, resource_id: str, operations: Any) -> Any:
     """The content a JSON Patch would give, read under the lock the store's patch takes again (advisory locks
     stack within a transaction); None when it does not apply, which the store then answers."""
-    import jsonpatch
-
     await store.lock(tx, store.lock_keys([(resource_type, resource_id)]))
     current = await reads.read(tx.conn, resource_type=resource_type, resource_id=resource_id)
     try:
-        return jsonpatch.JsonPatch(operations).apply(fhirjson.loads(current.content))
-    except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException, KeyError, TypeError, ValueError):
+        return store.apply_patch(fhirjson.loads(current.content), operations)
+    except FhirError:
         return None
 
 

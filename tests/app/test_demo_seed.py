@@ -9,19 +9,15 @@ import uuid
 
 import pytest
 
-from app import migrate
-from tests.conftest import ROOT, _drop_database, _fresh_database
+from tests.conftest import ROOT, migrated
 
 SEED_IF_EMPTY = "import sys; from app.cli import _seed_demo_if_empty; _seed_demo_if_empty(sys.argv[1], 3)"
 
 
 @pytest.fixture
 def migrated_database(server_admin_url: str):
-    name = f"ece_demo_{uuid.uuid4().hex[:8]}"
-    url = _fresh_database(server_admin_url, name)
-    migrate.upgrade(url)
-    yield url
-    _drop_database(server_admin_url, name)
+    with migrated(server_admin_url, f"ece_demo_{uuid.uuid4().hex[:8]}") as url:
+        yield url
 
 
 def _seed_if_empty(url: str) -> subprocess.CompletedProcess:

@@ -6,11 +6,10 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from app import migrate
 from app.db import make_async_engine
 from synthetic import network
 from synthetic.writer import generation, seed_network
-from tests.conftest import RUN, _drop_database, _fresh_database
+from tests.conftest import RUN, migrated
 
 SEED = 5
 FACILITIES = 30
@@ -19,11 +18,8 @@ PATIENTS = 80  # enough patients with a reason to refer them for every referral 
 
 @pytest.fixture(scope="session")
 def seed_database_url(server_admin_url: str):
-    name = f"ece_seed_{RUN}"
-    url = _fresh_database(server_admin_url, name)
-    migrate.upgrade(url)
-    yield url
-    _drop_database(server_admin_url, name)
+    with migrated(server_admin_url, f"ece_seed_{RUN}") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

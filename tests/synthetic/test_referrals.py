@@ -15,7 +15,6 @@ from collections import Counter
 import pytest
 from sqlalchemy import text
 
-from app import migrate
 from app.db import libpq_url, make_async_engine
 from app.referrals import configure_referral_engine
 from app.settings import Settings
@@ -24,7 +23,7 @@ from ece.tx import unit_of_work
 from fhir_profiles import systems
 from referral import deadlines, routing
 from synthetic import network, referrals
-from tests.conftest import ROOT, RUN, _drop_database, _fresh_database
+from tests.conftest import ROOT, RUN, migrated
 from tests.synthetic.conftest import FACILITIES, PATIENTS, SEED
 
 COUNT = len(referrals.SCENARIOS)
@@ -32,15 +31,12 @@ COUNT = len(referrals.SCENARIOS)
 
 @pytest.fixture(scope="module")
 def seeded_by_command(server_admin_url: str):
-    name = f"ece_seed_cli_{RUN}"
-    url = _fresh_database(server_admin_url, name)
-    migrate.upgrade(url)
-    env = {**os.environ, "ECE_DATABASE_URL": libpq_url(url)}
-    result = subprocess.run([sys.executable, "-m", "app", "seed", "--patients", str(PATIENTS), "--seed", str(SEED),
-                             "--facilities", str(FACILITIES), "--referrals", str(COUNT), "--workers", "0"],
-                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
-    yield url, result
-    _drop_database(server_admin_url, name)
+    with migrated(server_admin_url, f"ece_seed_cli_{RUN}") as url:
+        env = {**os.environ, "ECE_DATABASE_URL": libpq_url(url)}
+        result = subprocess.run([sys.executable, "-m", "app", "seed", "--patients", str(PATIENTS), "--seed",
+                                 str(SEED), "--facilities", str(FACILITIES), "--referrals", str(COUNT), "--workers",
+                                 "0"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+        yield url, result
 
 
 @pytest.fixture

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
-from app import migrate
 from app.db import make_async_engine
 from ece import search
 from fhir_profiles import systems
 from synthetic.patients import person_and_patient
 from synthetic.writer import generation, seed_network
-from tests.conftest import RUN, _drop_database, _fresh_database
+from tests.conftest import RUN, migrated
 from tests.synthetic.conftest import PATIENTS
 
 
@@ -68,17 +67,14 @@ async def test_worker_processes_write_the_same_data_as_one_process(seeded, serve
     """Patients after the first chunk come from a pool of two processes; writing the same patients from one
     process afterwards finds every resource unchanged."""
     _engine, net, _report = seeded
-    name = f"ece_seed_pool_{RUN}"
-    url = _fresh_database(server_admin_url, name)
-    migrate.upgrade(url)
-    other = make_async_engine(url, pool_size=3)
-    try:
-        with generation(net, patients=41, workers=2) as chunks:
-            pooled = await seed_network(other, chunks)
-        with generation(net, patients=41, workers=0) as chunks:
-            single = await seed_network(other, chunks)
-        assert pooled.summary.created == single.summary.unchanged == single.resources
-        assert (single.summary.created, single.summary.updated) == (0, 0)
-    finally:
-        await other.dispose()
-        _drop_database(server_admin_url, name)
+    with migrated(server_admin_url, f"ece_seed_pool_{RUN}") as url:
+        other = make_async_engine(url, pool_size=3)
+        try:
+            with generation(net, patients=41, workers=2) as chunks:
+                pooled = await seed_network(other, chunks)
+            with generation(net, patients=41, workers=0) as chunks:
+                single = await seed_network(other, chunks)
+            assert pooled.summary.created == single.summary.unchanged == single.resources
+            assert (single.summary.created, single.summary.updated) == (0, 0)
+        finally:
+            await other.dispose()

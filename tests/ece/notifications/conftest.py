@@ -8,21 +8,17 @@ from collections.abc import AsyncIterator, Iterator
 import httpx
 import pytest
 
-from app import migrate
 from app.db import make_async_engine
 from ece.notifications import Config, SmsGateway, Smtp, config, install
 from ece.notifications.delivery import Runtime
-from tests.conftest import RUN, _drop_database, _fresh_database
+from tests.conftest import RUN, migrated
 from tests.ece.notifications.receivers import HttpReceiver, SmtpReceiver
 
 
 @pytest.fixture(scope="session")
 def notify_database_url(server_admin_url: str) -> Iterator[str]:
-    name = f"ece_notify_{RUN}"
-    url = _fresh_database(server_admin_url, name)
-    migrate.upgrade(url)
-    yield url
-    _drop_database(server_admin_url, name)
+    with migrated(server_admin_url, f"ece_notify_{RUN}") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
