@@ -9,17 +9,13 @@ subject and period), so a retry or a repeated run never duplicates anything.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 
 from sqlalchemy.exc import DBAPIError
 
 from app.celery_app import celery
-from app.db import make_async_engine, resolve_database_url
-from app.settings import get_settings
+from app.referral_tasks import UnitOfWork, with_write_path
 from ece import store
-from ece.tx import Transaction, unit_of_work
 from referral.indicators import HONDURAS_TIME, store_monthly_reports
 
 MONTHLY_TASK = "referral.indicators_monthly"
@@ -27,9 +23,6 @@ MONTHLY_TASK = "referral.indicators_monthly"
 # about 15 minutes in all, after which the next night's run takes over.
 MONTHLY_MAX_RETRIES = 4
 MONTHLY_RETRY_BACKOFF_SECONDS = 60
-
-UnitOfWork = Callable[[], AbstractAsyncContextManager[Transaction]]
-
 
 def months_to_report(now: datetime) -> list[str]:
     """The month before ``now`` and ``now``'s month (YYYY-MM), in Honduras time."""
@@ -48,11 +41,7 @@ async def run_monthly(open_unit: UnitOfWork, *, now: datetime) -> int:
 
 
 async def _monthly_now() -> int:
-    engine = make_async_engine(resolve_database_url(get_settings()), pool_size=2)
-    try:
-        return await run_monthly(lambda: unit_of_work(engine), now=store.now())
-    finally:
-        await engine.dispose()
+    return await with_write_path(lambda open_unit: run_monthly(open_unit, now=store.now()))
 
 
 @celery.task(name=MONTHLY_TASK, autoretry_for=(DBAPIError,), max_retries=MONTHLY_MAX_RETRIES,

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
+from typing import TypeVar
 
 from sqlalchemy.exc import DBAPIError
 
@@ -33,6 +34,7 @@ SWEEP_MAX_RETRIES = 3
 SWEEP_RETRY_BACKOFF_SECONDS = 10
 
 UnitOfWork = Callable[[], AbstractAsyncContextManager[Transaction]]
+T = TypeVar("T")
 
 
 async def run_sweep(open_unit: UnitOfWork, *, now: datetime) -> int:
@@ -49,16 +51,21 @@ async def run_sweep(open_unit: UnitOfWork, *, now: datetime) -> int:
     return marked
 
 
-async def _sweep_now() -> int:
+async def with_write_path(work: Callable[[UnitOfWork], Awaitable[T]]) -> T:
+    """Run ``work(open_unit)`` in this worker on its own engine, writing through the store as the API does: same
+    profile checks, same referral hook (both installs are idempotent)."""
     settings = get_settings()
-    # The worker writes through the store as the API does: same profile checks, same referral hook (idempotent).
     install_validator(settings.enforced_profile_types)
     install_referral_engine(settings)
     engine = make_async_engine(resolve_database_url(settings), pool_size=2)
     try:
-        return await run_sweep(lambda: unit_of_work(engine), now=store.now())
+        return await work(lambda: unit_of_work(engine))
     finally:
         await engine.dispose()
+
+
+async def _sweep_now() -> int:
+    return await with_write_path(lambda open_unit: run_sweep(open_unit, now=store.now()))
 
 
 @celery.task(name=SWEEP_TASK, autoretry_for=(DBAPIError,), max_retries=SWEEP_MAX_RETRIES,
