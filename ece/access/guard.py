@@ -77,8 +77,9 @@ class Guard:
         if actor.role is Role.SYSTEM and limit is None:
             return None
 
-        def condition(bind, alias: str, resource_types=None) -> str:
-            parts = [] if actor.role is Role.SYSTEM else [visibility_sql(actor, bind, alias, resource_types)]
+        def condition(bind, alias: str, resource_types=None, *, one_row: bool = False) -> str:
+            parts = [] if actor.role is Role.SYSTEM else [visibility_sql(actor, bind, alias, resource_types,
+                                                                         one_row=one_row)]
             if limit is not None:
                 parts.append(f"{alias}.resource_type = ANY(CAST({bind(list(limit))} AS text[]))")
             return "(" + " AND ".join(parts) + ")"
@@ -97,9 +98,9 @@ class Guard:
             params[name] = value
             return f":{name}"
 
-        row = (await tx.conn.execute(text(f"SELECT {condition(bind, 'r', [resource_type])} FROM resource r WHERE "
-                                          f"r.resource_type = "
-                                          f":t AND r.id = :i"), params)).first()
+        decides = condition(bind, "r", [resource_type], one_row=True)
+        row = (await tx.conn.execute(text(f"SELECT {decides} FROM resource r WHERE r.resource_type = :t AND r.id = :i"),
+                                     params)).first()
         return None if row is None else bool(row[0])
 
     async def require_visible(self, tx: Transaction, resource_type: str, resource_id: str,

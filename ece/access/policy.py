@@ -113,25 +113,28 @@ def unrestricted(actor: Actor) -> bool:
     return actor.role in (Role.SYSTEM, Role.ADMIN)
 
 
-def visibility_sql(actor: Actor, bind: Binder, alias: str, resource_types: Sequence[str] | None = None) -> str:
+def visibility_sql(actor: Actor, bind: Binder, alias: str, resource_types: Sequence[str] | None = None, *,
+                   one_row: bool = False) -> str:
     """The condition under which the ``resource`` row ``alias`` is visible to ``actor``. When the row's possible
     ``resource_types`` are known, only the branches they can need are written (planning a condition costs as
-    much as running it on a page of rows)."""
+    much as running it on a page of rows). ``one_row``: the condition decides a single row (a read), see
+    ``clinician_may_see``."""
     types = None if resource_types is None else frozenset(resource_types)
     if actor.role is Role.SYSTEM or (types is not None and not any(map(is_patient_data, types))):
         return "TRUE"
     not_patient_data = f"NOT ({alias}.resource_type = ANY(CAST({bind(sorted(patient_links()))} AS text[])))"
     if actor.role is Role.ADMIN:
         return not_patient_data
-    branches = [_row_visibility(actor, bind, alias, types)]
+    branches = [_row_visibility(actor, bind, alias, types, one_row)]
     if types is None or "Provenance" in types:
-        branches.append(_trail_of_visible(actor, bind, alias))
+        branches.append(_trail_of_visible(actor, bind, alias, one_row))
     if types is None or "Communication" in types:
         branches.append(_addressed_to(actor, bind, alias))
     return "(" + " OR ".join(branches) + ")"
 
 
-def _row_visibility(actor: Actor, bind: Binder, alias: str, types: frozenset[str] | None = None) -> str:
+def _row_visibility(actor: Actor, bind: Binder, alias: str, types: frozenset[str] | None = None,
+                    one_row: bool = False) -> str:
     """Visibility of a row by its own links: a patient's data, a referral of the region, or no patient data."""
     not_patient_data = f"NOT ({alias}.resource_type = ANY(CAST({bind(sorted(patient_links()))} AS text[])))"
     if actor.role is Role.COORDINATOR:
@@ -145,17 +148,17 @@ def _row_visibility(actor: Actor, bind: Binder, alias: str, types: frozenset[str
     if actor.role is Role.PATIENT:
         own = bind((actor.patient or "").partition("/")[2])
         return f"({not_patient_data} OR {linked_to(bind, alias, lambda patient: f'{patient} = {own}', types)})"
-    in_care = linked_to(bind, alias, lambda patient: clinician_may_see(actor, bind, patient), types)
+    in_care = linked_to(bind, alias, lambda patient: clinician_may_see(actor, bind, patient, one_row=one_row), types)
     return f"({not_patient_data} OR {in_care})"
 
 
-def _trail_of_visible(actor: Actor, bind: Binder, alias: str) -> str:
+def _trail_of_visible(actor: Actor, bind: Binder, alias: str, one_row: bool) -> str:
     """A Provenance is visible with what it is about: the referral engine records each transition as a
     Provenance whose targets are the Task and the ServiceRequest, not the patient (R4 provenance.html)."""
     return (f"({alias}.resource_type = 'Provenance' AND EXISTS (SELECT 1 FROM search_reference pv JOIN resource "
             f"pt ON pt.resource_type = pv.target_type AND pt.id = pv.target_id AND NOT pt.deleted "
             f"WHERE pv.resource_type = 'Provenance' AND pv.resource_id = {alias}.id AND pv.param = 'target' "
-            f"AND pt.resource_type <> 'Provenance' AND {_row_visibility(actor, bind, 'pt')}))")
+            f"AND pt.resource_type <> 'Provenance' AND {_row_visibility(actor, bind, 'pt', one_row=one_row)}))")
 
 
 def _addressed_to(actor: Actor, bind: Binder, alias: str) -> str:
@@ -199,11 +202,19 @@ def _region_tagged(bind: Binder, alias: str, region: str, *, id_column: str = "i
             f"AND rt.code = {bind(region)})")
 
 
-def clinician_may_see(actor: Actor, bind: Binder, patient: str) -> str:
+def clinician_may_see(actor: Actor, bind: Binder, patient: str, *, one_row: bool = False) -> str:
     """Whether a clinician may read the record of the patient whose id is the SQL expression ``patient``:
-    in care at their facility and not refused by Consent, or under their own unexpired break-the-glass grant."""
+    in care at their facility and not refused by Consent, or under their own unexpired break-the-glass grant.
+
+    The same rule has two forms. Inside a query over many rows it is written out, so the planner may compute
+    the facility's patients once and probe them per row. Deciding one row (a read), planning those subqueries
+    cost more than running them (about 3 ms a request): there it is a call of the database function
+    ``clinician_may_see`` (migration 0007_clinician_care_check, the same rule), whose lookups are planned once
+    per connection. The authorisation matrix (tests/ece/access) holds reads and searches to the same answers."""
     facility_id = (actor.facility or "").partition("/")[2]
     facility = bind(facility_id)
+    if one_row:
+        return f"clinician_may_see({patient}, {facility}, {bind(actor.subject)})"
     registered = (f"EXISTS (SELECT 1 FROM search_reference m WHERE m.resource_type = 'Patient' AND m.resource_id = "
                   f"{patient} AND m.param = 'organization' AND m.target_type = 'Organization' AND m.target_id = "
                   f"{facility})")
