@@ -15,7 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.db import make_async_engine, resolve_database_url
 from app.referrals import install_referral_engine, with_referral_operations
-from app.security import access_config, check_production, install_security
+from app.security import access_config, capability_security, check_production, install_security
 from app.settings import Settings, get_settings
 from ece import audit, fhirjson, limits
 from ece.access import Actor, Forbidden, Role, Unauthenticated
@@ -23,7 +23,7 @@ from ece.access.audit_routes import router as audit_router
 from ece.access.gate import AccessGate
 from ece.access.routes import router as access_router
 from ece.api.routes import router as fhir_router
-from ece.capability import capability_statement, declare_profiles
+from ece.capability import capability_statement, declare_profiles, declare_security
 from ece.errors import FhirError, Issue, PayloadTooLarge
 from ece.notifications.api import router as notifications_router
 from ece.references import configure_local_bases
@@ -137,6 +137,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     _install_error_handlers(app)
     app.state.access = access_config(settings)
     app.state.access.on_refused = _audit_unauthenticated
+    declare_security(capability_security(settings, app.state.access))
     audit.configure(durable_reads=settings.audit_durable_reads)
     # Starlette runs the last middleware added first: size limit, then headers/CORS, then the token gate.
     app.add_middleware(AccessGate, config=app.state.access)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import traceback
+from collections.abc import Callable
 
 from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
@@ -55,6 +56,36 @@ def access_config(settings: Settings) -> AccessConfig:
     local = local_issuer(settings) if not settings.auth_jwks_url else None
     return AccessConfig(verifier=TokenVerifier(token_settings, local), local_issuer=local,
                         enforced=settings.access_enforced)
+
+
+SMART_OAUTH_URIS = "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris"
+RESTFUL_SECURITY_SERVICE = "http://terminology.hl7.org/CodeSystem/restful-security-service"
+
+
+def capability_security(settings: Settings, config: AccessConfig) -> Callable[[str], dict]:
+    """The CapabilityStatement's ``rest.security`` (R4 capabilitystatement-definitions.html
+    #CapabilityStatement.rest.security): SMART on FHIR bearer tokens, the embedded issuer's token endpoint
+    (SMART App Launch's oauth-uris extension; /.well-known/smart-configuration says the same), and whether CORS
+    is on. With access control off (a bench or a closed test network) it says so instead."""
+    cors = bool(_origins(settings))
+
+    def section(base_url: str) -> dict:
+        if not config.enforced:
+            return {"cors": cors, "description": "Control de acceso desactivado (ECE_ACCESS_ENFORCED=false) / "
+                                                 "access control is off"}
+        body = {"cors": cors,
+                "service": [{"coding": [{"system": RESTFUL_SECURITY_SERVICE, "code": "SMART-on-FHIR"}],
+                             "text": "Token portador OAuth2 (SMART on FHIR) / OAuth2 bearer token (SMART on FHIR)"}],
+                "description": "Cada petición lleva un token JWT (Authorization: Bearer) del emisor configurado; "
+                               "ver /.well-known/smart-configuration / every request carries a JWT bearer token "
+                               "of the configured issuer; see /.well-known/smart-configuration"}
+        if config.local_issuer is not None:
+            origin = base_url.removesuffix("/").removesuffix("/fhir")
+            body["extension"] = [{"url": SMART_OAUTH_URIS, "extension": [
+                {"url": "token", "valueUri": f"{origin}/auth/token"}]}]
+        return body
+
+    return section
 
 
 def local_issuer(settings: Settings) -> LocalIssuer:

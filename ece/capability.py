@@ -5,7 +5,7 @@ Built from the same registries the server runs on, so it cannot drift from the c
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import cache
 
 from ece import FHIR_VERSION
@@ -38,6 +38,14 @@ def _reverse_includes() -> dict[str, list[str]]:
 
 _supported_profiles: dict[str, list[str]] = {}
 _operations: dict[str, list[dict]] = {}
+_security: list[Callable[[str], dict]] = []
+
+
+def declare_security(section: Callable[[str], dict]) -> None:
+    """Let the composition root describe how clients authenticate (R4
+    capabilitystatement-definitions.html#CapabilityStatement.rest.security): ``section(base_url)`` gives the
+    ``rest.security`` element for the FHIR base a client called."""
+    _security[:] = [section]
 
 
 def declare_profiles(profiles: Mapping[str, Sequence[str]], operations: Mapping[str, Sequence[dict]] = {}
@@ -118,5 +126,6 @@ def capability_statement(base_url: str) -> dict:
             "searchParam": [{"name": name, "definition": url, "type": kind}
                             for name, kind, url in searchable("Patient") if name in COMMON_SEARCH],
             "compartment": [f"http://hl7.org/fhir/CompartmentDefinition/{c.lower()}" for c in sorted(compartments())],
+            **({"security": _security[0](base_url)} if _security else {}),
         }],
     }

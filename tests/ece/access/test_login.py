@@ -88,6 +88,16 @@ def test_smart_configuration_names_the_issuer_keys_and_token_endpoint(origin):
     assert [k["alg"] for k in keys] == ["ES256"] and "d" not in keys[0]
 
 
+def test_capability_statement_declares_smart_bearer_tokens_and_the_same_token_endpoint(origin):
+    """R4 CapabilityStatement.rest.security: what an integrator reads first to learn how to authenticate."""
+    security = httpx.get(f"{origin}/fhir/metadata").json()["rest"][0]["security"]
+    oauth = next(e for e in security["extension"] if e["url"].endswith("/oauth-uris"))
+    config = httpx.get(f"{origin}/.well-known/smart-configuration").json()
+
+    assert security["service"][0]["coding"][0]["code"] == "SMART-on-FHIR"
+    assert {e["url"]: e["valueUri"] for e in oauth["extension"]} == {"token": config["token_endpoint"]}
+
+
 def test_oversized_login_body_is_refused_before_it_is_read(origin):
     response = httpx.post(f"{origin}/auth/login", content=b"username=" + b"x" * 10_000, headers=FORM)
 
