@@ -90,10 +90,12 @@ def _resources() -> list[dict]:
             "conditionalDelete": "single",
             "interaction": [{"code": code} for code in INSTANCE_INTERACTIONS],
             "searchInclude": ["*", *includes],
-            "searchRevInclude": sorted(_reverse_includes().get(resource_type, [])),
             "searchParam": [{"name": name, "definition": url, "type": kind}
                             for name, kind, url in searchable(resource_type)],
         })
+        # R4 json.html: an array is never empty (a type nothing references has no reverse include).
+        if reverse := sorted(_reverse_includes().get(resource_type, [])):
+            out[-1]["searchRevInclude"] = reverse
         if resource_type in _supported_profiles:
             out[-1]["supportedProfile"] = list(_supported_profiles[resource_type])
         if resource_type in _operations:
