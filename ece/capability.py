@@ -37,7 +37,9 @@ def _reverse_includes() -> dict[str, list[str]]:
 
 
 _supported_profiles: dict[str, list[str]] = {}
-_operations: dict[str, list[dict]] = {}
+# The record store's own operations; the composition root adds those of other packages (declare_profiles).
+_operations: dict[str, list[dict]] = {"Patient": [
+    {"name": "everything", "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything"}]}
 _security: list[Callable[[str], dict]] = []
 
 

@@ -10,6 +10,7 @@ of the actor's reach rolls back whole.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -84,6 +85,27 @@ async def search_types(tx: Transaction, *, guard: Guard, resource_types: list[st
     await guard.audit(tx, "search", [*page.matches, *page.included],
                       query=f"{','.join(resource_types)}?{urlencode(pairs)}")
     return SearchPage(matches, included, page.total, page.next_cursor, page.used, page.count)
+
+
+async def everything(tx: Transaction, *, guard: Guard, patient_id: str, resource_types: list[str],
+                     since: datetime | None, count: str | None, cursor: str | None) -> SearchPage:
+    """``Patient/[id]/$everything`` (R4 patient-operation-everything.html): the patient, the resources of
+    ``resource_types`` in their compartment changed since ``since``, and what those reference (``_include=*``),
+    as pages of one search; the Patient heads the first page. The patient must be visible (404 or 403 first);
+    each resource shown is audited with its patient, like any search."""
+    patient = await read(tx, guard=guard, resource_type="Patient", resource_id=patient_id)
+    pairs = [("_include", "*")]
+    if since is not None:
+        pairs.append(("_lastUpdated", f"ge{fhirjson.instant(since)}"))
+    pairs += [(name, value) for name, value in (("_count", count), ("_cursor", cursor)) if value is not None]
+    page = await search_types(tx, guard=guard, resource_types=[t for t in resource_types if t != "Patient"],
+                              pairs=pairs, compartment=("Patient", patient_id))
+    key = ("Patient", patient_id)
+    with_patient = "Patient" in resource_types and (since is None or patient.last_updated >= since)
+    matches = [(*key, patient.content)] if with_patient and cursor is None else []
+    return SearchPage([*matches, *page.matches], [row for row in page.included if row[:2] != key],
+                      None if page.total is None else page.total + with_patient, page.next_cursor,
+                      [(k, v) for k, v in page.used if k != "_include"], page.count)
 
 
 async def _after_write(tx: Transaction, guard: Guard, interaction: str, result: store.WriteResult) -> None:

@@ -97,11 +97,16 @@ async def search_type_post(request: Request, resource_type: str, guard: CurrentG
 async def _search(request: Request, guard: Guard, resource_types: list[str], pairs: list[tuple[str, str]],
                   path: str, compartment: tuple[str, str] | None = None, explicit: bool = True) -> Response:
     strict = http.prefer(request).get("handling") == "strict"
-    base = _base(request)
     async with unit_of_work(_engine(request)) as tx:
         page = await guarded.search_types(tx, guard=guard, resource_types=resource_types, pairs=pairs, strict=strict,
                                           compartment=compartment, explicit=explicit)
     used = page.used if path else [("_type", ",".join(resource_types)), *page.used]
+    return _searchset(request, page, path, used)
+
+
+def _searchset(request: Request, page: search.SearchPage, path: str, used: list[tuple[str, str]]) -> Response:
+    """A ``searchset`` Bundle of one page, with its ``self`` and ``next`` links (R4 http.html#paging)."""
+    base = _base(request)
     links = [{"relation": "self", "url": http.link(base, path, used)}]
     if page.next_cursor is not None:
         links.append({"relation": "next", "url": http.link(base, path, [*_without(used, "_count"),
@@ -225,6 +230,46 @@ async def vread(request: Request, resource_type: str, resource_id: str, version_
         version = await guarded.vread(tx, guard=guard, resource_type=resource_type, resource_id=resource_id,
                                       version_id=version_id)
     return http.resource_response(request, version)
+
+
+# R4 patient-operation-everything.html. ``start`` and ``end`` (care dates) are not supported: each type dates
+# care differently; a strict request naming them gets 400, a lenient one is answered without them.
+EVERYTHING_PARAMETERS = ("_since", "_type", "_count", "_cursor")
+
+
+@router.get("/Patient/{patient_id}/$everything", summary="The patient's whole record (R4 Patient/$everything)")
+async def patient_everything(request: Request, patient_id: str, guard: CurrentGuard) -> Response:
+    check_id(patient_id)
+    params = _operation_parameters(request, _query_pairs(request), EVERYTHING_PARAMETERS)
+    in_record = ["Patient", *(t for t in compartments()["Patient"] if is_served(t) and t != "Patient")]
+    wanted = [t for value in params.get("_type", []) for t in value.split(",") if t]
+    unknown = [t for t in wanted if t not in in_record]
+    if unknown:
+        raise InvalidResource([Issue("invalid", f"_type: {', '.join(unknown)[:120]} no pertenece al expediente del "
+                                                f"paciente / is not in the patient compartment", ("_type",))])
+    since = search.parse_instant(params["_since"][-1], "_since") if "_since" in params else None
+    count, cursor = (params[name][-1] if name in params else None for name in ("_count", "_cursor"))
+    async with unit_of_work(_engine(request)) as tx:
+        page = await guarded.everything(tx, guard=guard, patient_id=patient_id, resource_types=wanted or in_record,
+                                        since=since, count=count, cursor=cursor)
+    used = [(name, value) for name in ("_since", "_type") for value in params.get(name, [])]
+    used += [(name, value) for name, value in page.used if name == "_count"]
+    return _searchset(request, page, f"Patient/{patient_id}/$everything", used)
+
+
+def _operation_parameters(request: Request, pairs: list[tuple[str, str]], supported: tuple[str, ...]
+                          ) -> dict[str, list[str]]:
+    """The operation's parameters by name; an unsupported one is a 400 under ``Prefer: handling=strict``
+    and is otherwise ignored (R4 search.html#errors), as a search does."""
+    params: dict[str, list[str]] = {}
+    strict = http.prefer(request).get("handling") == "strict"
+    for name, value in pairs:
+        if name in supported:
+            params.setdefault(name, []).append(value)
+        elif strict and name not in ("_format", "_pretty"):
+            raise InvalidResource([Issue("not-supported", f"Parámetro no soportado / unsupported parameter "
+                                                          f"'{name[:60]}'", (name[:60],))])
+    return params
 
 
 @router.get("/{compartment}/{owner_id}/{resource_type}", summary="Compartment search (R4 compartmentdefinition.html)")
