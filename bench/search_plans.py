@@ -77,7 +77,7 @@ def statements(conn: psycopg.Connection, resource_type: str, pairs: list[tuple[s
             keys |= {(r[0], r[1]) for r in conn.execute(render(conn, inc._REVERSE.text, params)).fetchall()}
         new = sorted(keys - set(matches))[: inc.MAX_INCLUDED]
         if new:
-            out.append(Statement("fetch", inc._FETCH.text, {"types": [k[0] for k in new], "ids": [k[1] for k in new]}))
+            out.append(Statement("fetch", inc._FETCH, {"types": [k[0] for k in new], "ids": [k[1] for k in new]}))
     return out
 
 
