@@ -173,8 +173,11 @@ def filters_sql(request: SearchRequest, *, strict: bool, resolve_value_set) -> S
                   else f"r.resource_type = ANY(CAST({sql.bind(types)} AS text[]))", "NOT r.deleted"]
     merged = _merged_date_bounds(ctx, request)
     if merged is not None:
-        conditions.append(merged)
+        conditions.append(merged[0])
     for raw_name, value in request.filters:
+        if merged is not None and (raw_name, value) in merged[1]:
+            request.used.append((raw_name, value))
+            continue
         try:
             conditions.append(clause(ctx, "r", request.resource_types, raw_name, value))
         except UnknownParameter:
@@ -189,11 +192,10 @@ def filters_sql(request: SearchRequest, *, strict: bool, resolve_value_set) -> S
     return Statement(sql, " AND ".join(conditions))
 
 
-def _merged_date_bounds(ctx: Context, request: SearchRequest) -> str | None:
-    """``birthdate=ge1980&birthdate=lt1981`` on a single-valued date: the bounds concern the same value, so one
-    EXISTS holding both lets search_date's GiST index serve the range instead of two scans of every patient's
-    date. It is added beside the per-parameter conditions (which stay, so semantics never change), as a
-    narrower filter."""
+def _merged_date_bounds(ctx: Context, request: SearchRequest) -> tuple[str, set[tuple[str, str]]] | None:
+    """``birthdate=ge1980&birthdate=lt1981`` on a single-valued date: the bounds concern the same value, held in
+    one search_date row, so one EXISTS holding both replaces the conditions of those (name, value) pairs
+    (returned with it) and lets the GiST index serve the range instead of two scans of every patient's date."""
     if len(request.resource_types) != 1:
         return None
     resource_type = request.resource_types[0]
@@ -215,7 +217,8 @@ def _merged_date_bounds(ctx: Context, request: SearchRequest) -> str | None:
             narrowed = [f"({' AND '.join(overlaps)} OR m.low > m.high)"] if overlaps else []
             conditions = [*narrowed, *(b.condition("m.low", "m.high", span) for b in bounds)]
             return (f"EXISTS (SELECT 1 FROM search_date m WHERE m.resource_type = {ctx.sql.bind(resource_type)} "
-                    f"AND m.resource_id = r.id AND m.param = {ctx.sql.bind(name)} AND {' AND '.join(conditions)})")
+                    f"AND m.resource_id = r.id AND m.param = {ctx.sql.bind(name)} AND {' AND '.join(conditions)})",
+                    {(name, v) for v in values})
     return None
 
 
