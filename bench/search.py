@@ -4,7 +4,7 @@ Grows one database through the sizes of ``BENCH_SEARCH_SIZES`` (patients, about 
 in-process through the store's write path), runs ``ANALYZE`` after each load, then measures a fixed mix
 of ten search types at ``BENCH_CLIENTS`` concurrent keep-alive clients. At the largest size it prints the
 ``EXPLAIN (ANALYZE, BUFFERS)`` of the SQL each type runs, flags sequential scans over big tables, and tries
-the prototypes of ``bench.search_prototypes`` on the bench database. Without ``BENCH_URL`` it starts
+the prototype of ``bench.search_prototypes`` (custom plans) on the bench database. Without ``BENCH_URL`` it starts
 ``ece serve`` on a fresh ``ece_bench_search`` database (as ``bench.run`` does with ``ece_bench``).
 """
 
@@ -33,7 +33,7 @@ BENCH_SEARCH_SIZES=1000,8000  patients per size, cumulative (1000,8000,64000 for
 BENCH_SEARCH_SEED=2026        seed of the data and of the query draws
 BENCH_SEARCH_S=20             measured seconds of the mix per size (after BENCH_WARMUP_S=3 of warm-up)
 BENCH_SEARCH_KEEP=1           reuse ece_bench_search as left by a previous run and load only the missing patients
-BENCH_SEARCH_PROTOTYPES=0     skip the prototypes at the largest size
+BENCH_SEARCH_PROTOTYPES=0     skip the prototype (custom plans, a second mix) at the largest size
 BENCH_SEARCH_TIMEOUT_S=10     statement_timeout of the bench database (server started here): a search cancelled
                               there counts as a timeout at the time it took; EXPLAINs get 6x as long
 BENCH_SEARCH_QUERIES=         comma-separated query types to keep (default: all ten)
@@ -257,19 +257,17 @@ def _cpu_budget(result: SizeResult) -> list[str]:
 # --- plans ---------------------------------------------------------------------------------------------
 
 
-def plans_block(url: str, s: Settings, patients: int) -> tuple[list[str], search_prototypes.Measured]:
+def plans_block(url: str, s: Settings, patients: int) -> list[str]:
     samples = search_prototypes.samples(s.seed, patients)
-    measured: search_prototypes.Measured = {}
     lines = [f"EXPLAIN (ANALYZE, BUFFERS) at {patients:,} patients, one sample per query type, every statement the "
-             "server runs for it (count = _total, page, then _include/_revinclude); 'custom' = values known to the "
-             "planner, 'prepared' = the plan PostgreSQL keeps once psycopg has prepared the statement "
-             "(after 5 executions per connection) and 5 more custom plans were tried:"]
+             "server runs for it (page, count = the _total when one is run, then _include/_revinclude); 'custom' = "
+             "values known to the planner, 'prepared' = the plan PostgreSQL keeps once psycopg has prepared the "
+             "statement (after 5 executions per connection) and 5 more custom plans were tried:"]
     with search_plans.connect(url, 6 * s.timeout_s) as conn:
         for sample in samples:
             lines.append(f"  {sample.label}: {sample.resource_type}?{sample.query}")
             for statement in search_plans.statements(conn, sample.resource_type, sample.pairs):
                 custom, prepared = search_plans.measure(conn, statement)
-                measured[(sample.label, statement.label)] = (statement, custom, prepared)
                 slower = prepared.execution_ms > 2 * custom.execution_ms + 0.5
                 lines.append(f"    -- {statement.label}: custom {custom.execution_ms:.2f} ms (planning "
                              f"{custom.planning_ms:.2f}); prepared: {'GENERIC' if prepared.generic else 'custom'} "
@@ -281,13 +279,13 @@ def plans_block(url: str, s: Settings, patients: int) -> tuple[list[str], search
                 if prepared.generic and slower:
                     lines += ["      prepared (generic) plan:", *search_plans.compact(prepared)]
                 lines += [f"      !! SEQUENTIAL SCAN (prepared plan) over {scan}" for scan in prepared.seq_scans]
-    return lines, measured
+    return lines
 
 
 def custom_plans(cfg: config.Config, s: Settings, url: str, embedded: object | None, st: stack.Stack,
                  before: SizeResult) -> stack.Stack:
-    """Prototype 4: the mix again with plan_cache_mode = force_custom_plan on the bench database."""
-    say("Prototype 4 (setting, bench database only): plan_cache_mode = force_custom_plan, server restarted, "
+    """The prototype: the mix again with plan_cache_mode = force_custom_plan on the bench database."""
+    say("Prototype (setting, bench database only): plan_cache_mode = force_custom_plan, server restarted, "
         "mix measured again at the largest size:")
     search_prototypes.set_plan_cache_mode(url, "force_custom_plan")
     try:
@@ -346,16 +344,12 @@ def main() -> int:
         if not results:
             return 1
         say(report.RULE, *curve_block(results), report.RULE)
-        lines, measured = plans_block(url, s, s.sizes[-1])
-        say(*lines, report.RULE)
+        say(*plans_block(url, s, s.sizes[-1]), report.RULE)
         if s.prototypes:
-            say(*search_prototypes.scalar_type_block(url, measured, 6 * s.timeout_s), "")
-            say(*search_prototypes.date_index_block(url, measured, 6 * s.timeout_s), "")
-            say(*search_prototypes.range_index_block(url, measured, s.seed, s.sizes[-1], 6 * s.timeout_s), "")
             if st.started_here:
                 st = custom_plans(cfg, s, url, embedded, st, results[-1])
             else:
-                say("Prototype 4 skipped: the server was not started here (BENCH_URL)")
+                say("Prototype skipped: the server was not started here (BENCH_URL)")
     finally:
         st.stop()
     failed = any(r.mix.mix.errors or not r.mix.mix.requests for r in results)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import psycopg
 from psycopg import sql as pgsql
 
+from ece.search import COUNT_COST_LIMIT, DEFAULT_COUNT_CAP
 from ece.search import include as inc
 from ece.search.query import filters_sql, page_sql, parse_request
 
@@ -56,15 +57,13 @@ def statements(conn: psycopg.Connection, resource_type: str, pairs: list[tuple[s
     """The statements of one search request, in the order the server runs them."""
     request = parse_request([resource_type], pairs, strict=False)
     statement = filters_sql(request, strict=False, resolve_value_set=lambda url, name: set())
-    out = []
-    if (request.total or "accurate") == "accurate":
-        out.append(Statement("count", f"SELECT count(*) FROM resource r WHERE {statement.where}",
-                             dict(statement.sql.params)))
     page = Statement("page", page_sql(request, statement), dict(statement.sql.params))
-    out.append(page)
+    out = [page]
+    rows = [(r[0], r[1]) for r in conn.execute(render(conn, page.sql, page.params)).fetchall()]
+    count = _count(conn, request, statement, whole=request.cursor is None and len(rows) <= request.count)
+    out += [count] if count is not None else []
     if request.includes or request.revincludes:
-        matches = [(r[0], r[1]) for r in conn.execute(render(conn, page.sql, page.params)).fetchall()]
-        matches = matches[: request.count]
+        matches = rows[: request.count]
         keys: set[tuple[str, str]] = set()
         for include in request.includes:
             params = inc._params(include, matches, inc.MAX_INCLUDED)
@@ -77,8 +76,24 @@ def statements(conn: psycopg.Connection, resource_type: str, pairs: list[tuple[s
             keys |= {(r[0], r[1]) for r in conn.execute(render(conn, inc._REVERSE.text, params)).fetchall()}
         new = sorted(keys - set(matches))[: inc.MAX_INCLUDED]
         if new:
-            out.append(Statement("fetch", inc._FETCH.text, {"types": [k[0] for k in new], "ids": [k[1] for k in new]}))
+            out.append(Statement("fetch", inc._FETCH, {"types": [k[0] for k in new], "ids": [k[1] for k in new]}))
     return out
+
+
+def _count(conn: psycopg.Connection, request, statement, *, whole: bool) -> Statement | None:
+    """The count ``ece.search._total`` runs after the page: none by default when the page holds every match or
+    when the planner expects the capped count to cost more than ``COUNT_COST_LIMIT``."""
+    if request.total == "none":
+        return None
+    if request.total == "accurate":
+        return Statement("count", f"SELECT count(*) FROM resource r WHERE {statement.where}",
+                         dict(statement.sql.params))
+    if whole:
+        return None
+    capped = Statement("count", f"SELECT count(*) FROM (SELECT 1 FROM resource r WHERE {statement.where} "
+                       "LIMIT :count_cap) m", {**statement.sql.params, "count_cap": DEFAULT_COUNT_CAP + 1})
+    plan = conn.execute("EXPLAIN (FORMAT JSON) " + render(conn, capped.sql, capped.params)).fetchone()[0]
+    return capped if plan[0]["Plan"]["Total Cost"] <= COUNT_COST_LIMIT else None
 
 
 def render(conn: psycopg.Connection, text: str, params: dict) -> str:

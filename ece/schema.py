@@ -23,6 +23,9 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    case,
+    func,
+    literal_column,
 )
 
 metadata = MetaData(
@@ -105,8 +108,16 @@ search_date = _index_table(
     # Half-open range [low, high) implied by the value's precision (R4 search.html#date).
     Column("low", DateTime(timezone=True), nullable=False),
     Column("high", DateTime(timezone=True), nullable=False),
-    indexes=(("resource_type", "param", "low", "high"),),
+    indexes=(),
 )
+# Migration 0007_search_date_spans: a GiST index over each row's closed span (NULL when low > high), for the
+# range operators of ece.search.clauses, and the rows without a span.
+Index("ix_search_date_resource_type_param_span", search_date.c.resource_type, search_date.c.param,
+      case((search_date.c.low <= search_date.c.high,
+            func.tstzrange(search_date.c.low, search_date.c.high, literal_column("'[]'")))),
+      postgresql_using="gist")
+Index("ix_search_date_resource_type_param_inverted", search_date.c.resource_type, search_date.c.param,
+      postgresql_where=search_date.c.low > search_date.c.high)
 
 search_reference = _index_table(
     "search_reference",

@@ -233,8 +233,51 @@ def split_prefix(value: str, raw_name: str) -> tuple[str, str]:
     return "eq", value
 
 
-def date_condition(ctx: Context, low: str, high: str, value: str, raw_name: str) -> str:
-    """R4 search.html#prefix over half-open ranges: target [low, high) against the search range [s, e)."""
+# R4 search.html#prefix as range operators over a row's closed span [low, high] (``date_span``), exact for every
+# row with low <= high: eq is "within [s, e]", gt "reaches past e", ge "reaches past e or starts at s or later",
+# and so on. search_date's GiST index answers them (migration 0007); "ne" has no such form.
+_SPAN_TESTS = {"eq": ("<@ tstzrange({s}, {e}, '[]')",), "ap": ("&& tstzrange({s}, {e}, '()')",),
+               "gt": ("&& tstzrange({e}, NULL, '()')",), "lt": ("&& tstzrange(NULL, {s}, '()')",),
+               "ge": ("&& tstzrange({e}, NULL, '()')", "<@ tstzrange({s}, NULL, '[)')"),
+               "le": ("&& tstzrange(NULL, {s}, '()')", "<@ tstzrange(NULL, {e}, '(]')"),
+               "sa": ("<@ tstzrange({e}, NULL, '[)')",), "eb": ("<@ tstzrange(NULL, {s}, '(]')",)}
+# A range that such a span overlaps whenever the prefix's test holds: one operator per prefix, which several
+# bounds on one value (ge and lt) can share in one index scan.
+_SPAN_OVERLAPS = {"eq": "{s}, {e}, '[]'", "ap": "{s}, {e}, '()'", "gt": "{e}, NULL, '()'", "ge": "{s}, NULL, '[)'",
+                  "sa": "{e}, NULL, '[)'", "lt": "NULL, {s}, '()'", "le": "NULL, {e}, '(]'", "eb": "NULL, {s}, '(]'"}
+
+
+@dataclass(frozen=True)
+class DateValue:
+    """A date search value (R4 search.html#date): its prefix and the bound SQL of its range [s, e)."""
+
+    prefix: str
+    s: str
+    e: str
+
+    def condition(self, low: str, high: str, span: str | None = None) -> str:
+        """Whether the target [low, high) matches (R4 search.html#prefix). With the SQL of the row's indexed
+        ``span``, written with range operators for the GiST index of search_date; the column comparisons
+        remain for a row whose span is NULL (low > high)."""
+        s, e = self.s, self.e
+        eq = f"({low} >= {s} AND {high} <= {e})"
+        exact = {"eq": eq, "ne": f"NOT {eq}", "gt": f"{high} > {e}", "lt": f"{low} < {s}",
+                 # ge: above the search range, or within it; with low < high: "ends after it or starts in it".
+                 "ge": f"({high} > {e} OR {low} >= {s})", "le": f"({low} < {s} OR {high} <= {e})",
+                 "sa": f"{low} >= {e}", "eb": f"{high} <= {s}", "ap": f"({low} < {e} AND {high} > {s})"}[self.prefix]
+        if span is None or self.prefix not in _SPAN_TESTS:
+            return exact
+        tests = [f"{span} {test.format(s=s, e=e)}" for test in _SPAN_TESTS[self.prefix]]
+        return "(" + " OR ".join([*tests, f"({low} > {high} AND {exact})"]) + ")"
+
+    def overlap(self, span: str) -> str | None:
+        """A condition on ``span`` that the match implies (None for ne): not exact, an index's narrowing."""
+        if self.prefix not in _SPAN_OVERLAPS:
+            return None
+        return f"{span} && tstzrange({_SPAN_OVERLAPS[self.prefix].format(s=self.s, e=self.e)})"
+
+
+def date_value(ctx: Context, value: str, raw_name: str) -> DateValue:
     prefix, body = split_prefix(value, raw_name)
     bounds = date_range(body)
     if bounds is None:
@@ -243,16 +286,21 @@ def date_condition(ctx: Context, low: str, high: str, value: str, raw_name: str)
     if prefix == "ap":  # approximately: widen by 10% of the distance to now (at least a day)
         slack = max(abs(datetime.now(UTC) - start) / 10, timedelta(days=1))
         start, end = start - slack, end + slack
-    s, e = ctx.sql.bind(start), ctx.sql.bind(end)
-    eq = f"({low} >= {s} AND {high} <= {e})"
-    return {"eq": eq, "ne": f"NOT {eq}", "gt": f"{high} > {e}", "lt": f"{low} < {s}",
-            # ge: above the search range, or within it; with low < high that is "ends after it or starts in it".
-            "ge": f"({high} > {e} OR {low} >= {s})", "le": f"({low} < {s} OR {high} <= {e})", "sa": f"{low} >= {e}",
-            "eb": f"{high} <= {s}", "ap": f"({low} < {e} AND {high} > {s})"}[prefix]
+    return DateValue(prefix, ctx.sql.bind(start), ctx.sql.bind(end))
+
+
+def date_condition(ctx: Context, low: str, high: str, value: str, raw_name: str, span: str | None = None) -> str:
+    return date_value(ctx, value, raw_name).condition(low, high, span)
+
+
+def date_span(x: str) -> str:
+    """The expression of search_date's GiST index (migration 0007) for the row ``x``: NULL when low > high (a
+    Period written with its end before its start), which no range could hold."""
+    return f"(CASE WHEN {x}.low <= {x}.high THEN tstzrange({x}.low, {x}.high, '[]') END)"
 
 
 def _date(ctx: Context, x: str, param: IndexedParam, modifier: str, value: str, raw_name: str) -> str:
-    return date_condition(ctx, f"{x}.low", f"{x}.high", value, raw_name)
+    return date_condition(ctx, f"{x}.low", f"{x}.high", value, raw_name, date_span(x))
 
 
 def number_condition(ctx: Context, column: str, value: str, raw_name: str) -> str:

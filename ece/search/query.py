@@ -20,7 +20,17 @@ from ece.indexing import indexed_param, single_valued
 from ece.limits import LIMITS
 from ece.registry import compartments
 from ece.resource_types import is_served
-from ece.search.clauses import Context, Sql, UnknownParameter, Visibility, bad, clause, date_condition, lookup
+from ece.search.clauses import (
+    Context,
+    Sql,
+    UnknownParameter,
+    Visibility,
+    bad,
+    clause,
+    date_span,
+    date_value,
+    lookup,
+)
 
 RESULT_PARAMETERS = {"_count", "_total", "_cursor", "_format", "_pretty", "_sort", "_summary", "_elements",
                      "_include", "_revinclude", "_type"}
@@ -163,8 +173,11 @@ def filters_sql(request: SearchRequest, *, strict: bool, resolve_value_set) -> S
                   else f"r.resource_type = ANY(CAST({sql.bind(types)} AS text[]))", "NOT r.deleted"]
     merged = _merged_date_bounds(ctx, request)
     if merged is not None:
-        conditions.append(merged)
+        conditions.append(merged[0])
     for raw_name, value in request.filters:
+        if merged is not None and (raw_name, value) in merged[1]:
+            request.used.append((raw_name, value))
+            continue
         try:
             conditions.append(clause(ctx, "r", request.resource_types, raw_name, value))
         except UnknownParameter:
@@ -179,10 +192,10 @@ def filters_sql(request: SearchRequest, *, strict: bool, resolve_value_set) -> S
     return Statement(sql, " AND ".join(conditions))
 
 
-def _merged_date_bounds(ctx: Context, request: SearchRequest) -> str | None:
-    """``birthdate=ge1980&birthdate=lt1981`` on a single-valued date: the bounds concern the same value, so one
-    EXISTS holding both lets the index serve the range instead of two scans of every patient's date. It is
-    added beside the per-parameter conditions (which stay, so semantics never change), as a narrower filter."""
+def _merged_date_bounds(ctx: Context, request: SearchRequest) -> tuple[str, set[tuple[str, str]]] | None:
+    """``birthdate=ge1980&birthdate=lt1981`` on a single-valued date: the bounds concern the same value, held in
+    one search_date row, so one EXISTS holding both replaces the conditions of those (name, value) pairs
+    (returned with it) and lets the GiST index serve the range instead of two scans of every patient's date."""
     if len(request.resource_types) != 1:
         return None
     resource_type = request.resource_types[0]
@@ -194,11 +207,18 @@ def _merged_date_bounds(ctx: Context, request: SearchRequest) -> str | None:
         param = indexed_param(resource_type, name)
         if len(values) > 1 and param is not None and param.type == "date" and single_valued(resource_type, name):
             try:
-                bounds = [date_condition(ctx, "m.low", "m.high", v, name) for v in values]
+                bounds = [date_value(ctx, v, name) for v in values]
             except BadRequest:
                 return None  # the per-parameter condition reports the malformed value
+            span = date_span("m")
+            # Each bound's overlap as one more index condition: a GiST scan then reads the rows between the
+            # bounds only. A row without a span (low > high) is left to the exact conditions.
+            overlaps = [o for o in (b.overlap(span) for b in bounds) if o is not None]
+            narrowed = [f"({' AND '.join(overlaps)} OR m.low > m.high)"] if overlaps else []
+            conditions = [*narrowed, *(b.condition("m.low", "m.high", span) for b in bounds)]
             return (f"EXISTS (SELECT 1 FROM search_date m WHERE m.resource_type = {ctx.sql.bind(resource_type)} "
-                    f"AND m.resource_id = r.id AND m.param = {ctx.sql.bind(name)} AND {' AND '.join(bounds)})")
+                    f"AND m.resource_id = r.id AND m.param = {ctx.sql.bind(name)} AND {' AND '.join(conditions)})",
+                    {(name, v) for v in values})
     return None
 
 

@@ -1,6 +1,5 @@
-"""Two bounds on a single-valued date (``birthdate=ge..&birthdate=lt..``) are also checked together on the same
-index row, a narrower filter beside the per-parameter conditions: the answers must stay those of R4
-search.html#prefix (3.1.1.4.5)."""
+"""Two bounds on a single-valued date (``birthdate=ge..&birthdate=lt..``) are checked together on its one index
+row, in place of a condition per value: the answers must stay those of R4 search.html#prefix (3.1.1.4.5)."""
 
 from __future__ import annotations
 
@@ -38,3 +37,12 @@ async def test_contradictory_bounds_match_nothing(tx):
     system = f"urn:ece-test:{uuid.uuid4().hex}"
     await _patient(tx, system, "1990-05-02")
     assert await _found(tx, system, "ge1991-01-01", "lt1990-01-01") == set()
+
+
+async def test_a_list_of_dates_beside_two_bounds_still_narrows_them(tx):
+    system = f"urn:ece-test:{uuid.uuid4().hex}"
+    january = await _patient(tx, system, "1980-01-15")
+    june = await _patient(tx, system, "1980-06-15")
+    await _patient(tx, system, "1980-09-15")
+    assert await _found(tx, system, "ge1980-01-01", "lt1981-01-01", "1980-01,1980-06") == {january, june}
+    assert await _found(tx, system, "ge1980-01-01", "lt1980-03-01", "1980-01,1980-06") == {january}

@@ -1,0 +1,61 @@
+"""The total of a search without ``_total`` (R4 search.html §3.1.1.5.2; Bundle.total is optional, bundle.html):
+a page that holds every match gives it, larger sets are counted up to ``DEFAULT_COUNT_CAP`` when the planner
+expects that count to be cheap, and are left without a total otherwise. ``_total=accurate`` always counts."""
+
+from __future__ import annotations
+
+import pytest
+
+import ece.search
+from ece import search
+from tests.ece.search.helpers import make, unique_system
+
+
+async def _people(tx, system: str, n: int) -> None:
+    for key in range(n):
+        await make(tx, {"resourceType": "Patient", "identifier": [{"system": system, "value": str(key)}],
+                        "name": [{"family": "Zelaya"}]})
+
+
+async def _page(tx, system: str, *pairs: tuple[str, str]):
+    return await search.search(tx.conn, resource_types=["Patient"], pairs=[("identifier", f"{system}|"), *pairs])
+
+
+async def test_a_page_holding_every_match_gives_the_total_even_when_counting_would_be_costly(tx, monkeypatch):
+    monkeypatch.setattr(ece.search, "COUNT_COST_LIMIT", 0.0)
+    system = unique_system()
+    await _people(tx, system, 3)
+
+    page = await _page(tx, system)
+    assert len(page.matches) == 3 and page.total == 3 and page.next_cursor is None
+
+
+async def test_a_set_beyond_the_first_page_is_counted_when_the_count_is_cheap(tx):
+    system = unique_system()
+    await _people(tx, system, 5)
+
+    pages = [await _page(tx, system, ("_count", "2"))]
+    while pages[-1].next_cursor is not None:
+        pages.append(await _page(tx, system, ("_count", "2"), ("_cursor", pages[-1].next_cursor)))
+    assert [len(p.matches) for p in pages] == [2, 2, 1] and [p.total for p in pages] == [5, 5, 5]
+
+
+async def test_a_set_beyond_the_first_page_has_no_total_when_the_count_would_be_costly(tx, monkeypatch):
+    monkeypatch.setattr(ece.search, "COUNT_COST_LIMIT", 0.0)
+    system = unique_system()
+    await _people(tx, system, 5)
+
+    first = await _page(tx, system, ("_count", "2"))
+    assert len(first.matches) == 2 and first.next_cursor is not None and first.total is None
+    second = await _page(tx, system, ("_count", "2"), ("_cursor", first.next_cursor))
+    assert second.total is None
+
+
+@pytest.mark.parametrize("pairs", [[("_total", "accurate")], [("_summary", "count")], [("_count", "0")]])
+async def test_an_asked_for_total_is_counted_whatever_it_costs(tx, monkeypatch, pairs):
+    monkeypatch.setattr(ece.search, "COUNT_COST_LIMIT", 0.0)
+    system = unique_system()
+    await _people(tx, system, 5)
+
+    page = await _page(tx, system, ("_count", "2"), *pairs)
+    assert page.total == 5
