@@ -209,7 +209,7 @@ def clinician_may_see(actor: Actor, bind: Binder, patient: str, *, one_row: bool
     The same rule has two forms. Inside a query over many rows it is written out, so the planner may compute
     the facility's patients once and probe them per row. Deciding one row (a read), planning those subqueries
     cost more than running them (about 3 ms a request): there it is a call of the database function
-    ``clinician_may_see`` (migration 0007_clinician_care_check, the same rule), whose lookups are planned once
+    ``clinician_may_see`` (migration 0008_clinician_care_check, the same rule), whose lookups are planned once
     per connection. The authorisation matrix (tests/ece/access) holds reads and searches to the same answers."""
     facility_id = (actor.facility or "").partition("/")[2]
     facility = bind(facility_id)

@@ -5,15 +5,15 @@ Written inline, the check made every clinician query carry some thirty subquerie
 ever seen at the facility, which grows with the facility. As a function it is one call per candidate row:
 its statements are planned once per connection and look up only the patient at hand.
 
-Revision ID: 0007_clinician_care_check
-Revises: 0006_access_and_audit
-Create Date: 2026-11-29 16:00
+Revision ID: 0008_clinician_care_check
+Revises: 0007_search_date_spans
+Create Date: 2026-11-29 16:10
 """
 
 from alembic import op
 
-revision = "0007_clinician_care_check"
-down_revision = "0006_access_and_audit"
+revision = "0008_clinician_care_check"
+down_revision = "0007_search_date_spans"
 branch_labels = None
 depends_on = None
 
