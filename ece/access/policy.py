@@ -12,9 +12,9 @@ Type permissions (``may``): the role's rules, narrowed by the token's SMART scop
 
 Row visibility (``visibility_sql``) is a condition on a ``resource`` row, put inside every query that
 answers rows (search, ``_include``, chains, ``_has``, history, totals) so a count can never reveal
-what a read would refuse. A resource is patient data when its type belongs to the Patient compartment
-(R4 compartmentdefinition-patient.html) or is a Task (Task.for, which the compartment omits); it is
-visible when it links (through the compartment's parameters) to a patient the actor may see. Two more ways
+what a read would refuse. A resource is patient data when its type belongs to the Patient compartment as
+this server serves it (R4 compartmentdefinition-patient.html, plus referral Tasks and summary documents:
+ece.compartments); it is visible when it links (through the compartment's parameters) to a patient the actor may see. Two more ways
 in: a Provenance is visible with any resource it is about (the referral trail targets the Task), and a
 Communication is visible to the recipients it names (notices; a region's coordinators by the region's tag).
 
@@ -32,7 +32,7 @@ from functools import lru_cache
 
 from ece.access.actor import Actor, Role
 from ece.access.scopes import CREATE, DELETE, READ, SEARCH, UPDATE, allowed, parse_scopes
-from ece.registry import compartments
+from ece.compartments import compartment_links
 
 REGION_SYSTEM = "https://fhir.salud.gob.hn/CodeSystem/region-sanitaria"
 DIRECTORY_TYPES = frozenset({"Organization", "Location", "Practitioner", "PractitionerRole", "HealthcareService",
@@ -50,19 +50,13 @@ BACK_END_TYPES = frozenset({"Subscription"})
 # creates, changes or deletes an AuditEvent through the store, not even inside a transaction Bundle.
 APPEND_ONLY_TYPES = frozenset({"AuditEvent"})
 MINIMUM_PATIENT_ELEMENTS = ["identifier", "name", "gender", "birthDate", "managingOrganization", "address"]
-# Task is outside the R4 Patient compartment; its ``patient`` parameter (Task.for) links it to one.
-# A document Bundle's ``patient`` (ece.indexing) links it to the patient whose record it holds.
-_EXTRA_LINKS = {"Task": ["patient"], "Bundle": ["patient"]}
-
 Binder = Callable[[object], str]
 
 
 @lru_cache(maxsize=1)
 def patient_links() -> dict[str, tuple[str, ...]]:
     """Resource type -> the reference parameters that put it in a patient's compartment."""
-    links = {t: tuple(p for p in params if p != "{def}") for t, params in compartments()["Patient"].items()}
-    for resource_type, params in _EXTRA_LINKS.items():
-        links[resource_type] = tuple(dict.fromkeys([*links.get(resource_type, ()), *params]))
+    links = {t: tuple(p for p in params if p != "{def}") for t, params in compartment_links()["Patient"].items()}
     links["Patient"] = ("link",)
     return links
 

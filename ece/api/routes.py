@@ -12,11 +12,11 @@ from ece.access import CurrentGuard, Guard
 from ece.access import record as guarded
 from ece.api import http
 from ece.capability import capability_statement
+from ece.compartments import compartment_links
 from ece.errors import InvalidResource, Issue, MethodNotAllowed, NotFound
 from ece.fhirjson import Raw
 from ece.limits import LIMITS
 from ece.references import set_request_base
-from ece.registry import compartments
 from ece.resource_types import is_served, served_types
 from ece.tx import unit_of_work
 from ece.validation import check_id
@@ -241,7 +241,7 @@ EVERYTHING_PARAMETERS = ("_since", "_type", "_count", "_cursor")
 async def patient_everything(request: Request, patient_id: str, guard: CurrentGuard) -> Response:
     check_id(patient_id)
     params = _operation_parameters(request, _query_pairs(request), EVERYTHING_PARAMETERS)
-    in_record = ["Patient", *(t for t in compartments()["Patient"] if is_served(t) and t != "Patient")]
+    in_record = ["Patient", *(t for t in compartment_links()["Patient"] if is_served(t) and t != "Patient")]
     wanted = [t for value in params.get("_type", []) for t in value.split(",") if t]
     unknown = [t for t in wanted if t not in in_record]
     if unknown:
@@ -275,11 +275,11 @@ def _operation_parameters(request: Request, pairs: list[tuple[str, str]], suppor
 @router.get("/{compartment}/{owner_id}/{resource_type}", summary="Compartment search (R4 compartmentdefinition.html)")
 async def compartment_search(request: Request, compartment: str, owner_id: str, resource_type: str,
                              guard: CurrentGuard) -> Response:
-    if compartment not in compartments():
+    if compartment not in compartment_links():
         raise NotFound([Issue("not-supported", f"{compartment[:40]} no define un compartimento / is not a compartment "
                                                "(Patient, Encounter, Practitioner, RelatedPerson, Device)")])
     check_id(owner_id)
-    types = list(compartments()[compartment]) if resource_type == "*" else [_type(resource_type)]
+    types = list(compartment_links()[compartment]) if resource_type == "*" else [_type(resource_type)]
     types = [t for t in types if is_served(t)]
     return await _search(request, guard, types, _query_pairs(request), f"{compartment}/{owner_id}/{resource_type}",
                          compartment=(compartment, owner_id), explicit=resource_type != "*")

@@ -15,10 +15,10 @@ from typing import Any
 
 import orjson
 
+from ece.compartments import compartment_links
 from ece.errors import BadRequest
 from ece.indexing import indexed_param, single_valued
 from ece.limits import LIMITS
-from ece.registry import compartments
 from ece.resource_types import is_served
 from ece.search.clauses import (
     Context,
@@ -228,7 +228,7 @@ def _compartment(sql: Sql, request: SearchRequest) -> str:
     owner_type, owner_id = request.compartment  # type: ignore[misc]
     alternatives = []
     for resource_type in request.resource_types:
-        params = compartments().get(owner_type, {}).get(resource_type, [])
+        params = compartment_links().get(owner_type, {}).get(resource_type, ())
         named = [p for p in params if p != "{def}"]
         if "{def}" in params:
             alternatives.append(f"(r.resource_type = {sql.bind(resource_type)} AND r.id = {sql.bind(owner_id)})")

@@ -82,8 +82,20 @@ def test_type_and_since_narrow_the_record(http, record):
     assert "_since=" in recent["link"][0]["url"]
 
 
+def test_a_referral_task_for_the_patient_is_part_of_their_record(http, record):
+    """R4 leaves Task out of the Patient compartment; here a patient's referrals are their record."""
+    task = created_id(http, {"resourceType": "Task", "status": "requested", "intent": "order",
+                             "for": {"reference": f"Patient/{record['patient']}"}})
+
+    in_everything = entries(everything(http, record["patient"], _type="Task").json(), "match")
+    in_compartment = http.get(f"/Patient/{record['patient']}/Task").json()
+
+    assert in_everything == [("Task", task)]
+    assert [e["resource"]["id"] for e in in_compartment["entry"]] == [task]
+
+
 @pytest.mark.parametrize(("params", "headers", "status"), [
-    ({"_type": "Task"}, {}, 400),
+    ({"_type": "Practitioner"}, {}, 400),
     ({"_since": "ayer"}, {}, 400),
     ({"start": "2026-01-01"}, {"Prefer": "handling=strict"}, 400),
     ({"start": "2026-01-01"}, {}, 200),
