@@ -157,14 +157,14 @@ class Guard:
         return Forbidden(reason, target=target)
 
     async def audit(self, tx: Transaction, interaction: str, entities: list[tuple[str, str, bytes | None]], *,
-                    query: str | None = None, always: bool = False) -> None:
+                    query: str | None = None, always: bool = False, about: set[str] | None = None) -> None:
         """Record an access to ``entities`` ((type, id, content)); only accesses to patient data are recorded,
-        unless ``always``."""
+        unless ``always``. ``about``: patients the answer concerns beyond its entities (a count about them)."""
         if not self.enforced:
             return
-        if not always and not any(is_patient_data(t) for t, _i, _c in entities):
+        if not always and not about and not any(is_patient_data(t) for t, _i, _c in entities):
             return
-        patients: set[str] = set()
+        patients: set[str] = set(about or ())
         for resource_type, resource_id, content in entities:
             patients |= patients_in(resource_type, resource_id, content)
         event = Event(self.access, interaction, entities=[f"{t}/{i}" for t, i, _c in entities], patients=patients,

@@ -14,9 +14,10 @@ Row visibility (``visibility_sql``) is a condition on a ``resource`` row, put in
 answers rows (search, ``_include``, chains, ``_has``, history, totals) so a count can never reveal
 what a read would refuse. A resource is patient data when its type belongs to the Patient compartment as
 this server serves it (R4 compartmentdefinition-patient.html, plus referral Tasks and summary documents:
-ece.compartments); it is visible when it links (through the compartment's parameters) to a patient the actor may see. Two more ways
-in: a Provenance is visible with any resource it is about (the referral trail targets the Task), and a
-Communication is visible to the recipients it names (notices; a region's coordinators by the region's tag).
+ece.compartments); it is visible when it links (through the compartment's parameters) to a patient the actor
+may see. Two more ways in: a Provenance is visible with any resource it is about (the referral trail targets
+the Task), and a Communication is visible to the recipients it names (notices; a region's coordinators by the
+region's tag).
 
 A clinician's patients: those with an Encounter whose serviceProvider is their facility, a Task whose
 requester or owner is their facility, or whose managingOrganization is their facility; minus those whose

@@ -20,6 +20,7 @@ from ece.access.guard import Guard
 from ece.access.scopes import CREATE, DELETE, READ, SEARCH, UPDATE
 from ece.errors import FhirError
 from ece.reads import HistoryPage, Version
+from ece.references import parse_reference
 from ece.search import SearchPage
 from ece.tx import Transaction
 
@@ -82,9 +83,28 @@ async def search_types(tx: Transaction, *, guard: Guard, resource_types: list[st
                                visible=guard.visibility())
     matches = [(t, i, guard.shape(t, c)) for t, i, c in page.matches]
     included = [(t, i, guard.shape(t, c)) for t, i, c in page.included]
+    # A count (``_summary=count``, ``_count=0``) returns no row, yet tells how much data a named patient has.
+    counted = _named_patients(pairs, compartment) if not page.matches and page.total else set()
     await guard.audit(tx, "search", [*page.matches, *page.included],
-                      query=f"{','.join(resource_types)}?{urlencode(pairs)}")
+                      query=f"{','.join(resource_types)}?{urlencode(pairs)}", about=counted)
     return SearchPage(matches, included, page.total, page.next_cursor, page.used, page.count)
+
+
+def _named_patients(pairs: list[tuple[str, str]], compartment: tuple[str, str] | None) -> set[str]:
+    """The patients a search names outright: its Patient compartment, or a ``patient``/``subject`` value that is
+    a Patient (``Patient/123``, or a bare id where the parameter only targets Patients)."""
+    named = {compartment[1]} if compartment is not None and compartment[0] == "Patient" else set()
+    for name, value in pairs:
+        parameter, _, modifier = name.partition(":")
+        if parameter not in ("patient", "subject") or modifier not in ("", "Patient"):
+            continue
+        for item in value.split(","):
+            reference = parse_reference(item)
+            if reference is not None and reference[0] == "Patient":
+                named.add(reference[1])
+            elif "/" not in item and item and (parameter == "patient" or modifier == "Patient"):
+                named.add(item)
+    return named
 
 
 async def everything(tx: Transaction, *, guard: Guard, patient_id: str, resource_types: list[str],

@@ -63,6 +63,19 @@ def test_every_response_with_patient_data_has_its_audit_event(live_server, net):
     assert read_event["source"]["observer"]["display"]
 
 
+def test_a_count_about_a_named_patient_is_audited_for_that_patient(live_server, net):
+    """``_summary=count`` returns no row, but tells how many Observations the patient has."""
+    patient = net.patients["registered"]
+    with httpx.Client(base_url=live_server, timeout=30, headers=net.clinician_a()) as client:
+        counted = client.get("/Observation", params={"subject": f"Patient/{patient}", "_summary": "count"})
+    assert counted.status_code == 200 and counted.json()["total"] >= 1
+
+    queries = [base64.b64decode(entity["query"]).decode() for event in access_log(live_server, net, "registered")
+               if event["subtype"][0]["code"] == "search" for entity in event["entity"] if "query" in entity]
+
+    assert any("_summary=count" in query for query in queries)
+
+
 def test_refused_attempts_are_audited_for_the_patient_they_concerned(live_server, net):
     with httpx.Client(base_url=live_server, timeout=30, headers=net.clinician_b()) as client:
         assert client.get(f"/Observation/{net.observations['stranger']}").status_code == 403
