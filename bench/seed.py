@@ -9,7 +9,7 @@
    the machine's cores, the sum gives the ceiling of resources per second that no pipelining can pass.
 
 Environment: ``BENCH_SEED_PATIENTS=1000``, ``BENCH_SEED_SEED=7``; the database server is that of
-``BENCH_DATABASE_URL`` or ``ECE_TEST_DATABASE_URL`` (database ``ece_bench_seed``, made afresh).
+``ECE_DATABASE_URL`` or ``ECE_TEST_DATABASE_URL``, else an embedded one (database ``ece_bench_seed``, made afresh).
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from collections.abc import Callable
 import psycopg
 
 from bench.config import ROOT
+from bench.stack import _admin_url, _with_database
 
 DATABASE = "ece_bench_seed"
 TARGET_PER_SECOND = 5000.0
@@ -34,23 +35,11 @@ BATCH_PATIENTS = 20  # synthetic.writer.PATIENTS_PER_CHUNK: one write batch
 FLUSH_ROUNDS = 7
 
 
-def _server_url() -> str:
-    url = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("ECE_TEST_DATABASE_URL")
-    if not url:
-        sys.exit("BENCH_DATABASE_URL o / or ECE_TEST_DATABASE_URL: a PostgreSQL server (postgresql://...)")
-    return url
-
-
-def _database_url(server: str) -> str:
-    base, _slash, _name = server.rpartition("/")
-    return f"{base}/{DATABASE}"
-
-
 def _fresh_database(server: str) -> str:
     with psycopg.connect(server, autocommit=True) as conn:
         conn.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
         conn.execute(f"CREATE DATABASE {DATABASE}")
-    url = _database_url(server)
+    url = _with_database(server, DATABASE)
     env = {**os.environ, "ECE_DATABASE_URL": url}
     for command in (["migrate"], ["profiles", "install"]):
         subprocess.run([sys.executable, "-m", "app", *command], env=env, cwd=ROOT, check=True,
@@ -169,7 +158,8 @@ def _flush_us(url: str, plan, count: int) -> float:
 def main() -> None:
     patients = int(os.environ.get("BENCH_SEED_PATIENTS", "1000"))
     seed = int(os.environ.get("BENCH_SEED_SEED", "7"))
-    url = _fresh_database(_server_url())
+    server, _embedded = _admin_url()  # the embedded server, if started, runs while this process holds it
+    url = _fresh_database(server)
     rate = end_to_end(url, patients, seed)
     ceiling = budget(url, seed)
     verdict = "cumplido / met" if rate >= TARGET_PER_SECOND else "NO cumplido / NOT met"
