@@ -108,18 +108,19 @@ def _named_patients(pairs: list[tuple[str, str]], compartment: tuple[str, str] |
 
 
 async def everything(tx: Transaction, *, guard: Guard, patient_id: str, resource_types: list[str],
-                     since: datetime | None, count: str | None, cursor: str | None) -> SearchPage:
+                     since: datetime | None, count: str | None, cursor: str | None, explicit: bool) -> SearchPage:
     """``Patient/[id]/$everything`` (R4 patient-operation-everything.html): the patient, the resources of
     ``resource_types`` in their compartment changed since ``since``, and what those reference (``_include=*``),
     as pages of one search; the Patient heads the first page. The patient must be visible (404 or 403 first);
-    each resource shown is audited with its patient, like any search."""
+    each resource shown is audited with its patient, like any search. Types the actor may not search are left
+    out, unless asked for by name (``explicit``: 403, as a search of that type)."""
     patient = await read(tx, guard=guard, resource_type="Patient", resource_id=patient_id)
     pairs = [("_include", "*")]
     if since is not None:
         pairs.append(("_lastUpdated", f"ge{fhirjson.instant(since)}"))
     pairs += [(name, value) for name, value in (("_count", count), ("_cursor", cursor)) if value is not None]
     page = await search_types(tx, guard=guard, resource_types=[t for t in resource_types if t != "Patient"],
-                              pairs=pairs, compartment=("Patient", patient_id))
+                              pairs=pairs, compartment=("Patient", patient_id), explicit=explicit)
     key = ("Patient", patient_id)
     with_patient = "Patient" in resource_types and (since is None or patient.last_updated >= since)
     matches = [(*key, patient.content)] if with_patient and cursor is None else []

@@ -251,7 +251,7 @@ async def patient_everything(request: Request, patient_id: str, guard: CurrentGu
     count, cursor = (params[name][-1] if name in params else None for name in ("_count", "_cursor"))
     async with unit_of_work(_engine(request)) as tx:
         page = await guarded.everything(tx, guard=guard, patient_id=patient_id, resource_types=wanted or in_record,
-                                        since=since, count=count, cursor=cursor)
+                                        since=since, count=count, cursor=cursor, explicit=bool(wanted))
     used = [(name, value) for name in ("_since", "_type") for value in params.get(name, [])]
     used += [(name, value) for name, value in page.used if name == "_count"]
     return _searchset(request, page, f"Patient/{patient_id}/$everything", used)

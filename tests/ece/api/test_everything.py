@@ -109,6 +109,16 @@ def test_unsupported_or_malformed_parameters_are_named_or_ignored_as_a_search_do
         assert response.json()["resourceType"] == "OperationOutcome"
 
 
+def test_a_client_gets_the_types_its_scopes_read_unless_it_names_another(live_server, record):
+    scoped = auth_headers("system", scopes="system/Patient.read system/Observation.read")
+    with httpx.Client(base_url=live_server, timeout=30, headers=scoped) as client:
+        readable = everything(client, record["patient"])
+        named = everything(client, record["patient"], _type="Encounter")
+
+    assert sorted(t for t, _i in entries(readable.json(), "match")) == ["Observation", "Observation", "Patient"]
+    assert named.status_code == 403
+
+
 def test_unknown_patient_is_404(http):
     assert everything(http, "no-existe-123").status_code == 404
 
