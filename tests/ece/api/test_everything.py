@@ -97,6 +97,8 @@ def test_a_referral_task_for_the_patient_is_part_of_their_record(http, record):
 @pytest.mark.parametrize(("params", "headers", "status"), [
     ({"_type": "Practitioner"}, {}, 400),
     ({"_since": "ayer"}, {}, 400),
+    ({"_count": "muchos"}, {}, 400),
+    ({"_cursor": "no-es-un-cursor"}, {}, 400),
     ({"start": "2026-01-01"}, {"Prefer": "handling=strict"}, 400),
     ({"start": "2026-01-01"}, {}, 200),
 ])
