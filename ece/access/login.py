@@ -7,9 +7,11 @@ only that the credentials were refused, never which part was wrong.
 
 from __future__ import annotations
 
-import time
-from collections import deque
+import math
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import text
 
 from ece.access.actor import Actor, Role
 from ece.access.tokens import LocalIssuer
@@ -39,26 +41,29 @@ class TooManyAttempts(FhirError):
         self.headers = {"Retry-After": str(retry_after)}
 
 
-class AttemptLimiter:
-    """At most ``per_minute`` attempts per client address in any 60 s window (per server process)."""
+ATTEMPT_WINDOW = timedelta(seconds=60)
+FORGET_AT_ONCE = 500  # expired rows of other addresses removed per attempt; enough to keep the table one window long
 
-    WINDOW_SECONDS = 60
-    MAX_TRACKED_ADDRESSES = 10_000
+_LOCK_ADDRESS = text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))")
+# Other transactions may be forgetting the same rows: skip those they hold rather than wait (or deadlock) on them.
+_FORGET = text("DELETE FROM login_attempt WHERE ctid IN (SELECT ctid FROM login_attempt WHERE attempted_at <= "
+               ":before LIMIT :limit FOR UPDATE SKIP LOCKED)")
+_RECENT = text("SELECT count(*), min(attempted_at) FROM login_attempt WHERE address = :address AND "
+               "attempted_at > :before")
+_RECORD = text("INSERT INTO login_attempt (address, attempted_at) VALUES (:address, :at)")
 
-    def __init__(self, per_minute: int):
-        self.per_minute = per_minute
-        self._attempts: dict[str, deque[float]] = {}
 
-    def check(self, address: str, now: float | None = None) -> None:
-        now = time.monotonic() if now is None else now
-        if len(self._attempts) > self.MAX_TRACKED_ADDRESSES:
-            self._attempts.clear()  # a flood of addresses must not grow memory without bound
-        attempts = self._attempts.setdefault(address, deque())
-        while attempts and attempts[0] <= now - self.WINDOW_SECONDS:
-            attempts.popleft()
-        if len(attempts) >= self.per_minute:
-            raise TooManyAttempts(int(attempts[0] + self.WINDOW_SECONDS - now) + 1)
-        attempts.append(now)
+async def count_attempt(tx: Transaction, *, address: str, per_minute: int, now: datetime) -> None:
+    """At most ``per_minute`` login or token attempts per client address in any 60 s window, counted in the
+    database: every API process, and the process after a restart, share one count. An attempt over the limit is
+    a 429 with Retry-After, and is not counted."""
+    await tx.conn.execute(_LOCK_ADDRESS, {"key": f"login-attempts:{address}"})
+    before = now - ATTEMPT_WINDOW
+    await tx.conn.execute(_FORGET, {"before": before, "limit": FORGET_AT_ONCE})
+    count, oldest = (await tx.conn.execute(_RECENT, {"address": address, "before": before})).one()
+    if count >= per_minute:
+        raise TooManyAttempts(math.ceil((oldest + ATTEMPT_WINDOW - now).total_seconds()))
+    await tx.conn.execute(_RECORD, {"address": address, "at": now})
 
 
 async def login(tx: Transaction, *, issuer: LocalIssuer, username: str, password: str, address: str | None,

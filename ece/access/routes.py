@@ -10,11 +10,11 @@ from urllib.parse import parse_qsl
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 
-from ece import audit
+from ece import audit, store
 from ece.access.breakglass import BREAK_GLASS_DEFAULT_MINUTES, access_log_allowed, break_glass
 from ece.access.errors import Unauthenticated
 from ece.access.gate import CurrentGuard
-from ece.access.login import AttemptLimiter, client_credentials, login
+from ece.access.login import client_credentials, count_attempt, login
 from ece.api import http
 from ece.errors import BadRequest, Issue, NotFound, PayloadTooLarge
 from ece.tx import unit_of_work
@@ -41,11 +41,9 @@ def _client(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
-def _limiter(request: Request) -> AttemptLimiter:
-    limiter = getattr(request.app.state, "login_limiter", None)
-    if limiter is None:
-        limiter = request.app.state.login_limiter = AttemptLimiter(request.app.state.login_attempts_per_minute)
-    return limiter
+async def _count_attempt(request: Request, tx) -> None:
+    await count_attempt(tx, address=_client(request) or "?", per_minute=request.app.state.login_attempts_per_minute,
+                        now=store.now())
 
 
 async def _form(request: Request) -> dict[str, str]:
@@ -75,9 +73,9 @@ async def login_page() -> HTMLResponse:
 
 @router.post("/auth/login", summary="Login: form POST answering a bearer token")
 async def login_submit(request: Request) -> Response:
-    _limiter(request).check(_client(request) or "?")
     form = await _form(request)
     async with unit_of_work(request.app.state.engine) as tx:
+        await _count_attempt(request, tx)
         issued = await login(tx, issuer=_issuer(request), username=form.get("username", ""),
                              password=form.get("password", ""), address=_client(request),
                              minutes=request.app.state.login_token_minutes)
@@ -88,7 +86,6 @@ async def login_submit(request: Request) -> Response:
 
 @router.post("/auth/token", summary="OAuth 2.0 client-credentials token (SMART Backend Services)")
 async def token(request: Request) -> Response:
-    _limiter(request).check(_client(request) or "?")
     form = await _form(request)
     if form.get("grant_type") != "client_credentials":
         return JSONResponse({"error": "unsupported_grant_type"}, status_code=400)
@@ -100,6 +97,7 @@ async def token(request: Request) -> Response:
         except (ValueError, UnicodeDecodeError):
             return JSONResponse({"error": "invalid_client"}, status_code=401)
     async with unit_of_work(request.app.state.engine) as tx:
+        await _count_attempt(request, tx)
         issued = await client_credentials(tx, issuer=_issuer(request), client_id=client_id,
                                           client_secret=client_secret, scope=form.get("scope"),
                                           address=_client(request), minutes=request.app.state.login_token_minutes)

@@ -6,13 +6,14 @@ import os
 import subprocess
 import sys
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 from sqlalchemy.engine import make_url
 
 from app.db import libpq_url
-from ece.access.login import AttemptLimiter, TooManyAttempts
+from ece.access.login import TooManyAttempts, count_attempt
 from tests.conftest import ROOT, RUN
 
 PASSWORD = "una-contraseña-larga-2026"
@@ -104,14 +105,18 @@ def test_oversized_login_body_is_refused_before_it_is_read(origin):
     assert response.status_code == 413
 
 
-def test_login_attempts_over_the_limit_answer_429_until_the_window_passes():
-    limiter = AttemptLimiter(per_minute=3)
+async def test_login_attempts_over_the_limit_answer_429_until_the_window_passes(tx):
+    """Counted in the database (every API process shares the count), per client address, in a 60 s window."""
+    start = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
+
+    async def attempt(address: str, second: int) -> None:
+        await count_attempt(tx, address=address, per_minute=3, now=start + timedelta(seconds=second))
+
     for second in range(3):
-        limiter.check("10.0.0.9", now=1000.0 + second)
-
+        await attempt("10.0.0.9", second)
     with pytest.raises(TooManyAttempts) as refused:
-        limiter.check("10.0.0.9", now=1010.0)
-    limiter.check("10.0.0.10", now=1010.0)  # another address is not affected
-    limiter.check("10.0.0.9", now=1061.0)  # the first attempt left the window
+        await attempt("10.0.0.9", 10)
+    await attempt("10.0.0.10", 10)  # another address is not affected
+    await attempt("10.0.0.9", 61)  # the first attempt left the window
 
-    assert refused.value.status == 429 and refused.value.headers["Retry-After"] == "51"
+    assert refused.value.status == 429 and refused.value.headers["Retry-After"] == "50"
