@@ -139,19 +139,22 @@ def budget(url: str, seed: int) -> float:
 
 def _flush_us(url: str, plan, count: int) -> float:
     """PostgreSQL's time for one batch's write statement, rolled back each round (median, µs per resource)."""
+    from app.db import make_sync_engine
     from ece import store
 
     params, kinds = store._flush_params(plan.versions)
-    statement = str(store._flush_statement(False, kinds))
-    for name in params:
-        statement = statement.replace(f":{name} ", f"%({name})s ").replace(f":{name})", f"%({name})s)")
+    statement = store._flush_statement(False, kinds)
     samples = []
-    with psycopg.connect(url) as conn:
-        for _ in range(FLUSH_ROUNDS):
-            began = time.perf_counter()
-            conn.execute(statement, params)
-            samples.append(time.perf_counter() - began)
-            conn.rollback()
+    engine = make_sync_engine(url)
+    try:
+        with engine.connect() as conn:
+            for _ in range(FLUSH_ROUNDS):
+                began = time.perf_counter()
+                conn.execute(statement, params)
+                samples.append(time.perf_counter() - began)
+                conn.rollback()
+    finally:
+        engine.dispose()
     return statistics.median(samples) / count * 1e6
 
 

@@ -3,23 +3,12 @@
 
 from __future__ import annotations
 
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
 from app.celery_app import celery
 from app.indicator_tasks import MONTHLY_TASK, months_to_report, run_monthly
 from ece import search
-from ece.tx import Transaction
 from tests.referral.test_indicators import october
-
-
-def _savepoints(tx: Transaction):
-    @asynccontextmanager
-    async def unit():
-        async with tx.conn.begin_nested():
-            yield Transaction(tx.conn)
-
-    return unit
 
 
 def test_the_months_to_report_are_the_previous_and_the_current_in_honduras_time():
@@ -27,12 +16,12 @@ def test_the_months_to_report_are_the_previous_and_the_current_in_honduras_time(
     assert months_to_report(datetime(2027, 1, 15, tzinfo=UTC)) == ["2026-12", "2027-01"]
 
 
-async def test_the_nightly_run_stores_both_months_and_a_second_run_only_updates(tx):
+async def test_the_nightly_run_stores_both_months_and_a_second_run_only_updates(tx, units):
     await october(tx)
     now = datetime(2026, 11, 2, 8, 30, tzinfo=UTC)
-    first = await run_monthly(_savepoints(tx), now=now)
+    first = await run_monthly(units, now=now)
     assert first == 7 * 5 + 4 * 4 + 11  # October by facility, region and country; November: country only
-    assert await run_monthly(_savepoints(tx), now=now) == first
+    assert await run_monthly(units, now=now) == first
     page = await search.search(tx.conn, resource_types=["MeasureReport"], pairs=[("_total", "accurate")])
     assert page.total == first
 

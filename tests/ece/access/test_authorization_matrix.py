@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from tests.conftest import auth_headers
-from tests.ece.access.network import PATIENTS, Network, build
+from tests.ece.access.network import PATIENTS, Network
 
 # Which of the network's patients each actor may see.
 EXPECTED = {
@@ -22,12 +22,6 @@ EXPECTED = {
     "patient_registered": {"registered"},
     "system_read": set(PATIENTS),
 }
-
-
-@pytest.fixture(scope="module")
-def net(live_server: str) -> Network:
-    with httpx.Client(base_url=live_server, timeout=30, headers=auth_headers()) as system:
-        return build(system)
 
 
 def headers_of(net: Network, actor: str) -> dict[str, str]:

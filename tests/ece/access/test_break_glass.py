@@ -7,13 +7,7 @@ import httpx
 import pytest
 
 from tests.conftest import auth_headers
-from tests.ece.access.network import FHIR_JSON, Network, build
-
-
-@pytest.fixture(scope="module")
-def net(live_server: str) -> Network:
-    with httpx.Client(base_url=live_server, timeout=30, headers=auth_headers()) as system:
-        return build(system)
+from tests.ece.access.network import FHIR_JSON
 
 
 def glass(reason: str, minutes: int | None = None) -> dict:

@@ -5,24 +5,10 @@ Task or managingOrganization being written would grant the relationship that the
 from __future__ import annotations
 
 import httpx
-import pytest
 
-from tests.conftest import auth_headers
-from tests.ece.access.network import FHIR_JSON, Network, build
+from tests.ece.access.network import FHIR_JSON, Network
 
 AMBULATORY = {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "AMB"}
-
-
-@pytest.fixture(scope="module")
-def net(live_server: str) -> Network:
-    with httpx.Client(base_url=live_server, timeout=30, headers=auth_headers()) as system:
-        return build(system)
-
-
-@pytest.fixture
-def system(live_server: str):
-    with httpx.Client(base_url=live_server, timeout=30, headers=auth_headers()) as client:
-        yield client
 
 
 def encounter_at_a(net: Network, patient_reference: str, note: str) -> dict:

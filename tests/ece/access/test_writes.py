@@ -4,22 +4,8 @@ refused write leaves nothing behind (same transaction)."""
 from __future__ import annotations
 
 import httpx
-import pytest
 
-from tests.conftest import auth_headers
-from tests.ece.access.network import FHIR_JSON, Network, build
-
-
-@pytest.fixture(scope="module")
-def net(live_server: str) -> Network:
-    with httpx.Client(base_url=live_server, timeout=30, headers=auth_headers()) as system:
-        return build(system)
-
-
-@pytest.fixture
-def system(live_server: str):
-    with httpx.Client(base_url=live_server, timeout=30, headers=auth_headers()) as client:
-        yield client
+from tests.ece.access.network import FHIR_JSON, Network
 
 
 def observation(net: Network, patient: str, code: str = "nuevo") -> dict:

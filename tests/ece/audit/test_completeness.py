@@ -10,19 +10,12 @@ import subprocess
 import sys
 
 import httpx
-import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from app.db import libpq_url
-from tests.conftest import ROOT, RUN, auth_headers
-from tests.ece.access.network import FHIR_JSON, Network, build
-
-
-@pytest.fixture(scope="module")
-def net(live_server: str) -> Network:
-    with httpx.Client(base_url=live_server, timeout=30, headers=auth_headers()) as system:
-        return build(system)
+from tests.conftest import ROOT, RUN
+from tests.ece.access.network import FHIR_JSON, Network
 
 
 def access_log(live_server: str, net: Network, patient: str) -> list[dict]:
