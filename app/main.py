@@ -28,7 +28,7 @@ from ece.errors import FhirError, Issue, PayloadTooLarge
 from ece.notifications.api import router as notifications_router
 from ece.references import configure_local_bases
 from fhir_profiles.api import router as profiles_router
-from fhir_profiles.enforcement import install_validator, operations_declared, supported_profiles
+from fhir_profiles.enforcement import install_terminology, install_validator, operations_declared, supported_profiles
 from referral.api import router as referral_router
 from referral.api_routing import router as referral_routing_router
 from referral.routing_operation import OPERATIONS as REFERRAL_ROUTING_OPERATIONS
@@ -117,6 +117,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     # National profiles in the write path (ECE_ENFORCED_PROFILE_TYPES); their routes go first, or
     # /fhir/{type}/{id} would take ValueSet/$expand.
     install_validator(settings.enforced_profile_types)
+    install_terminology()
     install_referral_engine(settings)
     declare_profiles(supported_profiles(), with_referral_operations(operations_declared()))
     declare_profiles({}, REFERRAL_ROUTING_OPERATIONS)

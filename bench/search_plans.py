@@ -18,6 +18,7 @@ from psycopg import sql as pgsql
 from ece.search import COUNT_COST_LIMIT, DEFAULT_COUNT_CAP
 from ece.search import include as inc
 from ece.search.query import filters_sql, page_sql, parse_request
+from ece.search.terminology import TerminologyCache
 
 BIG_TABLES = ("resource", "resource_history", "search_token", "search_string", "search_date", "search_reference",
               "search_number", "search_quantity", "search_uri", "search_composite")
@@ -56,7 +57,7 @@ def connect(url: str, timeout_s: float = 0) -> psycopg.Connection:
 def statements(conn: psycopg.Connection, resource_type: str, pairs: list[tuple[str, str]]) -> list[Statement]:
     """The statements of one search request, in the order the server runs them."""
     request = parse_request([resource_type], pairs, strict=False)
-    statement = filters_sql(request, strict=False, resolve_value_set=lambda url, name: set())
+    statement = filters_sql(request, strict=False, terminology=TerminologyCache())  # the mix uses no :in
     page = Statement("page", page_sql(request, statement), dict(statement.sql.params))
     out = [page]
     rows = [(r[0], r[1]) for r in conn.execute(render(conn, page.sql, page.params)).fetchall()]

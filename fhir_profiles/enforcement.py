@@ -7,8 +7,9 @@ declare a national profile in ``meta.profile`` are still checked against it).
 
 from __future__ import annotations
 
+from ece.search.terminology import register_hierarchy_source
 from ece.validation import register_profile_validator
-from fhir_profiles import catalog
+from fhir_profiles import catalog, terminology
 from fhir_profiles.validator import NationalProfileValidator, warm
 
 
@@ -32,6 +33,11 @@ def install_validator(setting: str | None) -> NationalProfileValidator:
     warm()
     register_profile_validator(NATIONAL)
     return NATIONAL
+
+
+def install_terminology() -> None:
+    """Let searches subsume codes of ICD-10 and the national code systems (token ``:below``/``:above``)."""
+    register_hierarchy_source(terminology.hierarchy)
 
 
 def supported_profiles() -> dict[str, list[str]]:

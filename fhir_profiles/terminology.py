@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from functools import cache, lru_cache
 
 from ece.errors import Issue, NotFound, UnprocessableEntity
+from ece.search.terminology import Hierarchy
 from fhir_profiles import catalog
 from fhir_profiles.systems import ICD10
 
@@ -140,6 +141,16 @@ def code_system(url: str) -> CodeSystemIndex | None:
     if url == ICD10:
         return icd10()
     return _local_systems().get(url)
+
+
+@cache
+def hierarchy(url: str) -> Hierarchy | None:
+    """The is-a links of a code system served here, for search's token ``:below`` and ``:above``: ICD-10's
+    chapters, blocks, categories and subcategories (E10-E14 > E11 > E11.9)."""
+    index = code_system(url)
+    if index is None:
+        return None
+    return Hierarchy.of(index.by_code, ((c.parent, c.code) for c in index.concepts if c.parent))
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from ece.search.clauses import Sql, Visibility, bad
 from ece.search.include import included
 from ece.search.query import SearchRequest, encode_cursor, filters_sql, page_sql, parse_request
 from ece.search.summary import shaped
-from ece.search.valuesets import ValueSetCache
+from ece.search.terminology import TerminologyCache
 
 __all__ = ["SearchPage", "Sql", "Visibility", "search", "matching_ids", "searchable", "canonical_criteria", "to_query",
            "parse_instant", "SearchRequest"]
@@ -42,9 +42,9 @@ async def search(conn: AsyncConnection, *, resource_types: list[str], pairs: lis
     request = parse_request(resource_types, pairs, strict=strict)
     request.compartment = compartment
     request.visible = visible
-    value_sets = ValueSetCache()
-    await value_sets.preload(conn, request.filters)
-    statement = filters_sql(request, strict=strict, resolve_value_set=value_sets.codes)
+    terminology = TerminologyCache()
+    await terminology.preload(conn, request.filters)
+    statement = filters_sql(request, strict=strict, terminology=terminology)
     if request.summary == "count" or request.count == 0:
         total = await _total(conn, request, statement, page_matches=None, when_cheap=False)
         return SearchPage([], [], total, None, request.used, request.count)
@@ -111,9 +111,9 @@ async def matching_ids(conn: AsyncConnection, *, resource_type: str, query: str,
     if not pairs:
         raise bad("criteria", "criterio vacío / empty criteria")
     request = parse_request([resource_type], pairs, strict=True)
-    value_sets = ValueSetCache()
-    await value_sets.preload(conn, request.filters)
-    statement = filters_sql(request, strict=True, resolve_value_set=value_sets.codes)
+    terminology = TerminologyCache()
+    await terminology.preload(conn, request.filters)
+    statement = filters_sql(request, strict=True, terminology=terminology)
     statement.sql.params["limit"] = limit
     rows = await conn.execute(text(f"SELECT r.id FROM resource r WHERE {statement.where} ORDER BY r.id LIMIT :limit"),
                               statement.sql.params)

@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, Protocol
 
 from ece.dates import date_range, fold
 from ece.errors import BadRequest, Issue
@@ -23,7 +23,7 @@ TABLES = {"token": "search_token", "string": "search_string", "date": "search_da
           "reference": "search_reference", "number": "search_number", "quantity": "search_quantity",
           "uri": "search_uri", "composite": "search_composite"}
 MODIFIERS = {
-    "token": {"missing", "not", "text", "in", "not-in"},
+    "token": {"missing", "not", "text", "in", "not-in", "below", "above"},
     "string": {"missing", "exact", "contains"},
     "date": {"missing"},
     "reference": {"missing", "identifier"},
@@ -60,8 +60,14 @@ class Sql:
         return f"{prefix}{self.aliases}"
 
 
-# (ValueSet reference, parameter name) -> the "system|code" strings it expands to (ece.search.valuesets).
-ValueSetResolver = Callable[[str, str], frozenset[str]]
+class Terminology(Protocol):
+    """What the token modifiers need, loaded before the SQL is built (ece.search.terminology)."""
+
+    def codes(self, value_set: str, raw_name: str) -> frozenset[str]:
+        """The "system|code" strings a ValueSet reference expands to (``:in``, ``:not-in``)."""
+
+    def subsumed(self, value: str, modifier: str, raw_name: str) -> tuple[str, list[str]]:
+        """The system and codes ``system|code`` subsumes (``:below``) or is subsumed by (``:above``)."""
 
 
 # (bind, alias, the row's possible types or None) -> the SQL condition under which the ``resource`` row ``alias``
@@ -73,7 +79,7 @@ Visibility = Callable[[Callable[[Any], str], str, Sequence[str] | None], str]
 @dataclass
 class Context:
     sql: Sql
-    resolve_value_set: ValueSetResolver
+    terminology: Terminology
     visible: Visibility | None = None
 
     def visible_sql(self, alias: str, resource_type: str) -> str:
@@ -198,8 +204,11 @@ def _token(ctx: Context, x: str, param: IndexedParam, modifier: str, value: str,
     if modifier == "text":
         return f"{x}.text LIKE {bind('%' + _like(fold(value)) + '%')}"
     if modifier in ("in", "not-in"):
-        codes = ctx.resolve_value_set(value, raw_name)
+        codes = ctx.terminology.codes(value, raw_name)
         return f"(coalesce({x}.system, '') || '|' || {x}.code) = ANY(CAST({bind(sorted(codes))} AS text[]))"
+    if modifier in ("below", "above"):  # subsumption, the code itself included (R4 search.html#token)
+        system, codes = ctx.terminology.subsumed(value, modifier, raw_name)
+        return f"({x}.system = {bind(system)} AND {x}.code = ANY(CAST({bind(codes)} AS text[])))"
     parts = split_escaped(value, "|", 1)
     if len(parts) == 1:
         return f"{x}.code = {bind(unescape(value))}"

@@ -23,6 +23,7 @@ from ece.resource_types import is_served
 from ece.search.clauses import (
     Context,
     Sql,
+    Terminology,
     UnknownParameter,
     Visibility,
     bad,
@@ -164,10 +165,10 @@ class Statement:
     where: str
 
 
-def filters_sql(request: SearchRequest, *, strict: bool, resolve_value_set) -> Statement:
+def filters_sql(request: SearchRequest, *, strict: bool, terminology: Terminology) -> Statement:
     """The WHERE of a search; unknown parameters are refused (strict) or left out of ``used`` (lenient)."""
     sql = Sql()
-    ctx = Context(sql, resolve_value_set, request.visible)
+    ctx = Context(sql, terminology, request.visible)
     types = request.resource_types
     conditions = [f"r.resource_type = {sql.bind(types[0])}" if len(types) == 1
                   else f"r.resource_type = ANY(CAST({sql.bind(types)} AS text[]))", "NOT r.deleted"]

@@ -3,6 +3,8 @@ $validate, the CapabilityStatement, and the conformance resources installed into
 
 from __future__ import annotations
 
+import uuid
+
 from ece import fhirjson
 from fhir_profiles import catalog
 from fhir_profiles.systems import ICD10, canonical
@@ -93,6 +95,30 @@ def test_the_capability_statement_lists_the_national_profiles(national):
     assert canonical("StructureDefinition", "hn-paciente") in patient["supportedProfile"]
     value_set = next(r for r in rest["resource"] if r["type"] == "ValueSet")
     assert {"expand", "validate-code"} <= {o["name"] for o in value_set["operation"]}
+
+
+def test_token_below_and_above_subsume_icd10_codes_served_by_the_terminology(national):
+    patient = f"Patient/subsuncion-{uuid.uuid4().hex[:12]}"
+
+    def diagnosis(code: str) -> str:
+        data = {**f.condition(icd10=code), "subject": {"reference": patient}}
+        created = _post(national, "/Condition", data)
+        assert created.status_code == 201, created.text
+        return created.json()["id"]
+
+    type_2, type_1, category, asthma = diagnosis("E11.9"), diagnosis("E10.1"), diagnosis("E11"), diagnosis("J45.0")
+
+    def found(modifier: str, code: str) -> set[str]:
+        response = national.get("/Condition", params={"subject": patient, f"code:{modifier}": f"{ICD10}|{code}"})
+        assert response.status_code == 200, response.text
+        return {e["resource"]["id"] for e in response.json().get("entry", [])}
+
+    assert found("below", "E10-E14") == {type_2, type_1, category}
+    assert found("below", "E11") == {type_2, category}
+    assert found("below", "X") == {asthma}  # chapter X, diseases of the respiratory system
+    assert found("above", "E11.9") == {type_2, category}
+    unknown = national.get("/Condition", params={"subject": patient, "code:below": f"{ICD10}|E99.99"})
+    assert unknown.status_code == 400 and "code:below" in unknown.json()["issue"][0]["expression"]
 
 
 def test_installed_definitions_are_readable_and_searchable(national):

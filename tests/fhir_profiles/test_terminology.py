@@ -80,3 +80,11 @@ def test_lookup_of_an_unknown_code_or_system_is_refused():
         terminology.lookup(system=ICD10, code="XYZ")
     with pytest.raises(NotFound):
         terminology.lookup(system="http://example.org/cs", code="1")
+
+
+def test_icd10_hierarchy_subsumes_blocks_categories_and_subcategories():
+    icd10 = terminology.hierarchy(ICD10)
+    diabetes = icd10.below("E10-E14")
+    assert {"E10-E14", "E11", "E11.9", "E14.0"} <= diabetes and "E15" not in diabetes and len(diabetes) == 56
+    assert icd10.above("E11.9") == {"E11.9", "E11", "E10-E14", "IV"}
+    assert terminology.hierarchy("http://example.org/no-such-system") is None

@@ -1,5 +1,6 @@
 """Search modifiers, written from R4 search.html §3.1.1.4.4 (Modifiers), §3.1.1.4.18 (Handling Missing Data:
-``:missing`` on every parameter type), §3.1.1.4.10 (token ``:not``, ``:text``, ``:in``, ``:not-in``),
+``:missing`` on every parameter type), §3.1.1.4.10 (token ``:not``, ``:text``, ``:in``, ``:not-in``,
+``:below``, ``:above``),
 §3.1.1.4.8 (string ``:exact``, ``:contains``), §3.1.1.4.9 (uri: the whole URI by default, ``:below``,
 ``:above``), §3.1.1.4.12 (reference ``:identifier``), and §3.1.1.4.19 (escaped ``\\,``, ``\\|``, ``\\$``).
 
@@ -13,6 +14,8 @@ import uuid
 from decimal import Decimal
 
 import pytest
+
+from ece.errors import BadRequest
 
 from tests.ece.search.helpers import DNI, LAB_HE, LOINC, UCUM, found, make, unique_system
 
@@ -140,6 +143,69 @@ async def test_in_with_a_value_set_including_a_whole_stored_code_system(tx):
     assert await found(tx, "Observation", system, ("code:in", whole)) == {glucose, a1c}
     assert await found(tx, "Observation", system, ("code:in", branch)) == {a1c}
     assert await found(tx, "Observation", system, ("code:not-in", whole)) == {elsewhere}
+
+
+# --- token :below and :above: subsumption in a stored code system (§3.1.1.4.10) --------------------------
+
+
+async def stored_hierarchy(tx) -> str:
+    """GLU; HB > HBA1C by nesting; HBA1C > HBA1C-IFCC by a ``parent`` property (R4 codesystem.html#hierarchy)."""
+    url = f"http://salud.gob.hn/fhir/CodeSystem/laboratorio-{uuid.uuid4().hex}"
+    await make(tx, {"resourceType": "CodeSystem", "status": "active", "url": url, "content": "complete",
+                    "hierarchyMeaning": "is-a", "concept": [
+                        {"code": "GLU", "display": "Glucosa"},
+                        {"code": "HB", "display": "Hemoglobina",
+                         "concept": [{"code": "HBA1C", "display": "Hemoglobina glicosilada"}]},
+                        {"code": "HBA1C-IFCC", "display": "HbA1c (IFCC)",
+                         "property": [{"code": "parent", "valueCode": "HBA1C"}]}]})
+    return url
+
+
+async def test_below_finds_the_code_and_every_code_it_subsumes(tx):
+    system, code_system = unique_system(), await stored_hierarchy(tx)
+    hemoglobin = await make(tx, lab(system, "1", {"system": code_system, "code": "HB"}))
+    a1c = await make(tx, lab(system, "2", {"system": code_system, "code": "HBA1C"}))
+    ifcc = await make(tx, lab(system, "3", {"system": code_system, "code": "HBA1C-IFCC"}))
+    await make(tx, lab(system, "4", {"system": code_system, "code": "GLU"}))
+    await make(tx, lab(system, "5", {"system": "http://otro.hn/sistema", "code": "HBA1C"}))
+
+    assert await found(tx, "Observation", system, ("code:below", f"{code_system}|HB")) == {hemoglobin, a1c, ifcc}
+    assert await found(tx, "Observation", system, ("code:below", f"{code_system}|HBA1C")) == {a1c, ifcc}
+    assert await found(tx, "Observation", system, ("code:below", f"{code_system}|HBA1C-IFCC")) == {ifcc}
+
+
+async def test_above_finds_the_code_and_every_code_that_subsumes_it(tx):
+    system, code_system = unique_system(), await stored_hierarchy(tx)
+    hemoglobin = await make(tx, lab(system, "1", {"system": code_system, "code": "HB"}))
+    a1c = await make(tx, lab(system, "2", {"system": code_system, "code": "HBA1C"}))
+    ifcc = await make(tx, lab(system, "3", {"system": code_system, "code": "HBA1C-IFCC"}))
+    await make(tx, lab(system, "4", {"system": code_system, "code": "GLU"}))
+
+    assert await found(tx, "Observation", system, ("code:above", f"{code_system}|HBA1C-IFCC")) == {
+        hemoglobin, a1c, ifcc}
+    assert await found(tx, "Observation", system, ("code:above", f"{code_system}|HBA1C")) == {hemoglobin, a1c}
+    assert await found(tx, "Observation", system, ("code:above", f"{code_system}|HB")) == {hemoglobin}
+
+
+async def test_below_combines_with_or_and_a_value_set_filter_follows_parent_properties(tx):
+    system, code_system = unique_system(), await stored_hierarchy(tx)
+    glucose = await make(tx, lab(system, "1", {"system": code_system, "code": "GLU"}))
+    ifcc = await make(tx, lab(system, "2", {"system": code_system, "code": "HBA1C-IFCC"}))
+    value_set = f"{code_system}/vs/hba1c"
+    await make(tx, {"resourceType": "ValueSet", "status": "active", "url": value_set, "compose": {"include": [
+        {"system": code_system, "filter": [{"property": "concept", "op": "descendent-of", "value": "HB"}]}]}})
+
+    assert await found(tx, "Observation", system,
+                       ("code:below", f"{code_system}|GLU,{code_system}|HBA1C")) == {glucose, ifcc}
+    assert await found(tx, "Observation", system, ("code:in", value_set)) == {ifcc}
+
+
+@pytest.mark.parametrize("value", ["HB", "|HB", "{system}|", "{system}|NO-EXISTE", "http://no.existe.hn/cs|HB"])
+async def test_below_without_a_known_system_and_code_is_a_bad_request(tx, value):
+    code_system = await stored_hierarchy(tx)
+    with pytest.raises(BadRequest) as refused:
+        await found(tx, "Observation", unique_system(), ("code:below", value.format(system=code_system)))
+    assert refused.value.issues[0].expression == ("code:below",)
 
 
 # --- string :exact and :contains (§3.1.1.4.8) ---------------------------------------------------------
