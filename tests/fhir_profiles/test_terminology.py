@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from ece.errors import NotFound, UnprocessableEntity
@@ -46,12 +44,17 @@ def test_expand_of_a_national_list_matches_spanish_without_accents_and_english()
 
 
 @pytest.mark.parametrize("text", ["d", "di", "a", "fra", "diabetes mellitus", "tuberc", "S72", "z"])
-def test_icd10_typeahead_answers_within_20_ms(text):
-    terminology.icd10()  # the index is built once per process, at startup in the server
-    terminology.icd10().prefix.cache_clear()
-    started = time.perf_counter()
-    terminology.expand(url=CIE10, filter_text=text, offset=0, count=20)
-    assert time.perf_counter() - started < 0.020
+def test_icd10_typeahead_matches_a_word_by_word_scan_of_every_concept(text):
+    """The precomputed one- and two-letter postings and the bisected word ranges answer as a plain scan would
+    (their speed is measured by ``python -m bench.profiles``)."""
+    index = terminology.icd10()
+    index.prefix.cache_clear()
+    stems = terminology.words(text)
+    scanned = [c.code for c in index.concepts if c.selectable and all(
+        any(w.startswith(s) for t in (c.code, c.code.replace(".", ""), c.display) for w in terminology.words(t))
+        for s in stems)]
+    expansion = terminology.expand(url=CIE10, filter_text=text, offset=0, count=20)
+    assert [c.code for c in expansion.contains] == scanned[:20] and expansion.total == len(scanned)
 
 
 def test_validate_code_accepts_a_subcategory_and_reports_a_wrong_display():
