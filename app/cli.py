@@ -1,5 +1,5 @@
-"""The ``ece`` command: serve, migrate, load, seed, db-url, worker, beat, reindex, profiles and run (``make run``);
-access and audit commands live in app.cli_access, the referral engine's in app.cli_referral."""
+"""The ``ece`` command: serve, migrate, setup, load, seed, db-url, worker, beat, reindex, profiles and run
+(``make run``); access and audit commands live in app.cli_access, the referral engine's in app.cli_referral."""
 
 from __future__ import annotations
 
@@ -93,6 +93,35 @@ def _install_profiles(url: str):
 
 
 @cli.command()
+def setup() -> None:
+    """Migra la base de datos y escribe las definiciones del servidor (perfiles y terminología nacionales, Measure
+    e indicadores, OperationDefinition); lo que un despliegue ejecuta antes de la API y los workers; se puede
+    repetir. / Migrate and write this server's definitions; what a deployment runs first; safe to re-run."""
+    from app import migrate as migrations
+
+    url = cli_common.database_url()
+    migrations.upgrade(url)
+    refused, written = _install_definitions(url)
+    typer.echo(f"Migraciones aplicadas; definiciones escritas / migrations applied; definitions written: {written}")
+    if refused:
+        typer.echo(f"Definiciones rechazadas / refused definitions: {refused}", err=True)
+        raise typer.Exit(code=1)
+
+
+def _install_definitions(url: str) -> tuple[int, int]:
+    """(refused, written): the national profiles and terminology, then the referral engine's and the access
+    operations' definitions; only what is missing or changed is written."""
+    from ece.access.operations import install_access_operations
+
+    async def operations(tx) -> int:
+        return await cli_referral.install_referral_definitions(tx) + await install_access_operations(tx)
+
+    summary = _install_profiles(url)
+    written = cli_common.with_unit_of_work(url, operations)
+    return summary.refused, summary.created + summary.updated + written
+
+
+@cli.command()
 def run() -> None:
     """Start everything for a demo or development: PostgreSQL (embedded by default), migrations, the national
     profiles, a Celery worker and beat (broker: ECE_BROKER_URL, else the same PostgreSQL), the API."""
@@ -101,8 +130,7 @@ def run() -> None:
     settings = get_settings()
     url = cli_common.database_url()  # also exports ECE_DATABASE_URL: the worker and beat use the same (embedded) server
     migrations.upgrade(url)
-    _install_profiles(url)
-    cli_common.with_unit_of_work(url, cli_referral.install_referral_definitions)
+    _install_definitions(url)
     _seed_demo_if_empty(url, settings.demo_patients)
     background = _start_background_processes()
     try:

@@ -21,6 +21,7 @@ from ece import audit, fhirjson, limits
 from ece.access import Actor, Forbidden, Role, Unauthenticated
 from ece.access.audit_routes import router as audit_router
 from ece.access.gate import AccessGate
+from ece.access.operations import OPERATIONS as ACCESS_OPERATIONS
 from ece.access.routes import router as access_router
 from ece.api.routes import router as fhir_router
 from ece.capability import capability_statement, declare_profiles, declare_security
@@ -121,6 +122,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     install_referral_engine(settings)
     declare_profiles(supported_profiles(), with_referral_operations(operations_declared()))
     declare_profiles({}, REFERRAL_ROUTING_OPERATIONS)
+    declare_profiles({}, ACCESS_OPERATIONS)
     app.state.login_attempts_per_minute = settings.login_attempts_per_minute
     app.state.login_token_minutes = settings.login_token_minutes
     app.include_router(access_router)  # before /fhir/{type}/{id}/{type}, which would take $access-log

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import orjson
 import pytest
+from sqlalchemy import create_engine, text
 
 from app.db import libpq_url
 from tests.conftest import ROOT, _drop_database, _fresh_database
@@ -54,3 +55,20 @@ def test_load_prints_a_summary_and_fails_when_something_was_refused(database_url
     assert "mujer" in result.stdout
     again = _ece("load", str(path), database_url=database_url)
     assert "Sin cambios / unchanged: 1" in again.stdout
+
+
+def test_setup_migrates_and_writes_every_definition_once(empty_database):
+    first = _ece("setup", database_url=empty_database, timeout=300)
+    assert first.returncode == 0, first.stdout + first.stderr
+    written = int(first.stdout.rsplit(":", 1)[1])
+    assert written > 100  # national profiles and code systems, Measures, and the operation definitions
+    engine = create_engine(empty_database)
+    try:
+        with engine.connect() as conn:
+            ids = set(conn.execute(text("SELECT id FROM resource WHERE resource_type = 'OperationDefinition'"))
+                      .scalars())
+    finally:
+        engine.dispose()
+    assert {"Patient-break-glass", "Patient-access-log", "ServiceRequest-route", "Task-accept"} <= ids
+    again = _ece("setup", database_url=empty_database, timeout=300)
+    assert again.returncode == 0 and again.stdout.rstrip().endswith(": 0"), again.stdout + again.stderr

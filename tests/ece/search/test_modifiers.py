@@ -16,7 +16,6 @@ from decimal import Decimal
 import pytest
 
 from ece.errors import BadRequest
-
 from tests.ece.search.helpers import DNI, LAB_HE, LOINC, UCUM, found, make, unique_system
 
 
