@@ -3,8 +3,8 @@ unit (R4 search.html#quantity): ``canonical_value``/``canonical_code`` on search
 counterparts, with an index for the search's (param, unit, value) condition.
 
 The columns start NULL: rows written before this revision are still found by the unit as written (the search
-falls back to it for a row without a canonical unit) and get their canonical values from
-``ece reindex --type Observation`` (and any other type with quantities), which can run while the server serves.
+falls back to it for a row without a canonical unit) and get their canonical values from ``ece reindex`` (or
+``--type Observation`` and the other types with quantities), which runs while the server serves.
 
 Revision ID: 0010_quantity_canonical
 Revises: 0009_login_attempts
