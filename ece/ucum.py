@@ -34,7 +34,7 @@ UCUM_SYSTEM = "http://unitsofmeasure.org"
 MAX_CODE_LENGTH = 100  # longer than any clinical unit; bounds the parser's work on a search value
 MAX_EXPONENT = 24  # |n| in m3 or 10*-12; keeps 10*999999999 from being computed
 DECIMAL_DIGITS = 40  # significant digits of a canonical value that is not a finite decimal ([degF], [pi])
-MAX_MAGNITUDE = 300  # canonical values beyond 10^±300 are refused: PostgreSQL's numeric holds them, no unit needs it
+MAX_MAGNITUDE = 300  # values beyond 10^±300 are not converted: no unit needs them, and their fractions are costly
 
 _PREFIXES = {"Y": 24, "Z": 21, "E": 18, "P": 15, "T": 12, "G": 9, "M": 6, "k": 3, "h": 2, "da": 1, "d": -1,
              "c": -2, "m": -3, "u": -6, "n": -9, "p": -12, "f": -15, "a": -18, "z": -21, "y": -24}
@@ -145,24 +145,29 @@ def canonical(value: Decimal, code: str) -> tuple[Decimal, str] | None:
     """(value in base units, base units) of a value in the UCUM unit ``code``, or None when the code has no
     canonical form here."""
     found = conversion(code)
-    if found is None or not value.is_finite():
+    if found is None or not within_magnitude(value):
         return None
     converted = found.canonical(value)
-    if converted and abs(converted.adjusted()) > MAX_MAGNITUDE:
-        return None
-    return converted, found.unit
+    return (converted, found.unit) if within_magnitude(converted) else None
+
+
+def within_magnitude(value: Decimal) -> bool:
+    """Whether a value is one a unit conversion handles (its exact fraction stays small)."""
+    return value.is_finite() and (not value or abs(value.adjusted()) <= MAX_MAGNITUDE)
 
 
 @lru_cache(maxsize=4096)
 def conversion(code: str) -> Conversion | None:
-    if not code or len(code) > MAX_CODE_LENGTH:
+    """How values in the UCUM unit ``code`` become values in base units; None when the code is not UCUM (or uses
+    atoms outside this table)."""
+    if not code or len(code) > MAX_CODE_LENGTH or not code.isascii():  # UCUM §2.1.1: ASCII only
         return None
     try:
         term = _Parser(code).main_term()
     except _Unreadable:
         return None
     if term.special is not None:
-        metric, kelvin, zero = _SPECIAL[term.special]
+        _metric, kelvin, zero = _SPECIAL[term.special]
         return Conversion(term.factor * kelvin, "K", zero)
     return Conversion(term.factor, _unit_string(term.dims))
 
@@ -295,11 +300,10 @@ def _simple_unit(symbol: str) -> _Term:
 def _is_metric(atom: str) -> bool:
     if atom in _BASE:
         return True
-    for table in (_ARBITRARY, _DEFINED, _SPECIAL):
-        if atom in table:
-            entry = table[atom]
-            return entry if isinstance(entry, bool) else entry[0]
-    return False
+    if atom in _ARBITRARY:
+        return _ARBITRARY[atom]
+    entry = _DEFINED.get(atom) or _SPECIAL.get(atom)
+    return entry is not None and entry[0]
 
 
 @cache

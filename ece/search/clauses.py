@@ -369,7 +369,8 @@ def quantity_condition(ctx: Context, x: str, value: str, raw_name: str, columns:
         else:
             conditions.append(f"({x}.code = {bound} OR {x}.unit = {bound})")
     as_written = "(" + " AND ".join(conditions) + ")"
-    conversion = ucum.conversion(code) if system == ucum.UCUM_SYSTEM else None
+    convertible = system == ucum.UCUM_SYSTEM and ucum.within_magnitude(searched.number)
+    conversion = ucum.conversion(code) if convertible else None
     if conversion is None:
         return as_written
     canonical = searched.converted(conversion.canonical).condition(bind, f"{column}canonical_value")

@@ -133,10 +133,16 @@ def test_canonical_units_are_written_in_one_deterministic_order():
 
 
 @pytest.mark.parametrize("code", ["", "mEq/L", "foo", "mg/", "/", "m..s", "(mg", "mg)", "{cells", "[in_i",
-                                  "12a", "m-", "10*999", "[pH]", "B", "2 mg", "mg{a{b}}"])
+                                  "12a", "m-", "10*999", "[pH]", "B", "2 mg", "mg{a{b}}", "m²", "µg"])
 def test_codes_ucum_does_not_define_have_no_canonical_form(code):
     assert conversion(code) is None
 
 
 def test_a_code_longer_than_any_unit_is_not_parsed():
     assert conversion("m." * 60 + "m") is None
+
+
+def test_values_no_unit_needs_are_not_converted():
+    assert c("1e999999", "mg") is None
+    assert c("1e-400", "g") is None
+    assert c("0", "mg") == (Decimal("0"), "g")
