@@ -14,6 +14,7 @@ from decimal import Decimal, InvalidOperation
 from functools import cache
 from typing import Any
 
+from ece import ucum
 from ece.dates import END_OF_TIME, START_OF_TIME, date_range, fold
 from ece.references import local_reference, parse_reference
 from ece.registry import search_parameters
@@ -271,13 +272,14 @@ def _composite_rows(param: IndexedParam, value: Any) -> list[tuple]:
     out = []
     for v in (v for path in second.paths for v in navigate(value, path)):
         if second.type == "token":
-            parts = [(s, c, None, None, None, None, None, None) for s, c, _text in tokens(v)]
+            parts = [(s, c, None, None, None, None, None, None, None, None) for s, c, _text in tokens(v)]
         elif second.type == "quantity":
-            parts = [(None, None, q, s, c, None, None, None) for q, s, c, _unit in quantities(v)]
+            parts = [(None, None, q, s, c, cv, cc, None, None, None) for q, s, c, _unit, cv, cc in quantities(v)]
         elif second.type == "date":
-            parts = [(None, None, None, None, None, lo, hi, None) for lo, hi in ranges(v)]
+            parts = [(None, None, None, None, None, None, None, lo, hi, None) for lo, hi in ranges(v)]
         else:
-            parts = [(None, None, None, None, None, None, None, fold(s)[:MAX_INDEXED_TEXT]) for s in strings(v)]
+            parts = [(None, None, None, None, None, None, None, None, None, fold(s)[:MAX_INDEXED_TEXT])
+                     for s in strings(v)]
         out.extend((cs, cc, *part) for cs, cc, _t in codes for part in parts)
     return out
 
@@ -368,7 +370,9 @@ def _decimal(value: Any) -> Decimal | None:
 
 
 def quantities(value: Any) -> list[tuple]:
-    """(value, system, code, unit) for Quantity; a Range gives its low and high ends."""
+    """(value, system, code, unit, canonical value, canonical unit) for Quantity; a Range gives its low and high
+    ends. The canonical pair is the value in UCUM base units (ece.ucum), for a UCUM code this server can read,
+    so a search in any commensurable unit finds it (R4 search.html#quantity)."""
     if not isinstance(value, dict):
         return []
     if "low" in value or "high" in value:
@@ -376,7 +380,9 @@ def quantities(value: Any) -> list[tuple]:
     number = _decimal(value.get("value"))
     if number is None:
         return []
-    return [(number, value.get("system"), value.get("code"), value.get("unit"))]
+    system, code = value.get("system"), value.get("code")
+    found = ucum.canonical(number, code) if system == ucum.UCUM_SYSTEM and isinstance(code, str) else None
+    return [(number, system, code, value.get("unit"), *(found or (None, None)))]
 
 
 def ranges(value: Any) -> list[tuple]:

@@ -140,8 +140,15 @@ search_quantity = _index_table(
     Column("system", Text, nullable=True),
     Column("code", Text, nullable=True),
     Column("unit", Text, nullable=True),
+    # The value in UCUM base units and those units (ece.ucum), for a UCUM code the server reads; NULL otherwise,
+    # and for rows written before migration 0010 until ``ece reindex``.
+    Column("canonical_value", Numeric, nullable=True),
+    Column("canonical_code", Text, nullable=True),
     indexes=(("resource_type", "param", "code", "value"),),
 )
+# Migration 0010_quantity_canonical; named, as the convention's name would pass PostgreSQL's 63 characters.
+Index("ix_search_quantity_canonical", search_quantity.c.resource_type, search_quantity.c.param,
+      search_quantity.c.canonical_code, search_quantity.c.canonical_value)
 
 search_uri = _index_table("search_uri", Column("value", Text, nullable=False),
                           indexes=(("resource_type", "param", "value"),))
@@ -152,6 +159,7 @@ search_composite = _index_table(
     Column("c1_system", Text), Column("c1_code", Text),
     Column("t2_system", Text), Column("t2_code", Text),
     Column("q2_value", Numeric), Column("q2_system", Text), Column("q2_code", Text),
+    Column("q2_canonical_value", Numeric), Column("q2_canonical_code", Text),
     Column("d2_low", DateTime(timezone=True)), Column("d2_high", DateTime(timezone=True)),
     Column("s2_value", Text),
     indexes=(("resource_type", "param", "c1_code"),),

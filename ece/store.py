@@ -203,14 +203,15 @@ _INDEX_COLUMNS = {
     "date": ("search_date", ("low", "high")),
     "reference": ("search_reference", ("target_type", "target_id", "url", "id_system", "id_value")),
     "number": ("search_number", ("value",)),
-    "quantity": ("search_quantity", ("value", "system", "code", "unit")),
+    "quantity": ("search_quantity", ("value", "system", "code", "unit", "canonical_value", "canonical_code")),
     "uri": ("search_uri", ("value",)),
     "composite": ("search_composite", ("c1_system", "c1_code", "t2_system", "t2_code", "q2_value", "q2_system",
-                                       "q2_code", "d2_low", "d2_high", "s2_value")),
+                                       "q2_code", "q2_canonical_value", "q2_canonical_code", "d2_low", "d2_high",
+                                       "s2_value")),
 }
 _PG_TYPES = {"whole": "boolean", "low": "timestamptz", "high": "timestamptz", "d2_low": "timestamptz",
-             "d2_high": "timestamptz",
-             "q2_value": "numeric"}
+             "d2_high": "timestamptz", "q2_value": "numeric", "canonical_value": "numeric",
+             "q2_canonical_value": "numeric"}
 _NUMERIC_VALUE_TABLES = {"number", "quantity"}
 _KEY_COLUMNS = ("resource_type", "resource_id", "param")
 _VERSION_COLUMNS = (("resource_type", "text"), ("id", "text"), ("version_id", "int"),

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any, Protocol
 
+from ece import ucum
 from ece.dates import date_range, fold
 from ece.errors import BadRequest, Issue
 from ece.indexing import IndexedParam, indexed_param
@@ -312,9 +313,32 @@ def _date(ctx: Context, x: str, param: IndexedParam, modifier: str, value: str, 
     return date_condition(ctx, f"{x}.low", f"{x}.high", value, raw_name, date_span(x))
 
 
-def number_condition(ctx: Context, column: str, value: str, raw_name: str) -> str:
-    """R4 search.html#number: a search value stands for the range of its implicit precision
-    (``100`` is [99.5, 100.5)); ``ap`` is within 10% of the value."""
+@dataclass(frozen=True)
+class NumberValue:
+    """A number search value (R4 search.html#number): its prefix, the number, and the range it stands for: the
+    implicit precision (``100`` is [99.5, 100.5)), or within 10% of the number for ``ap``."""
+
+    prefix: str
+    number: Decimal
+    low: Decimal
+    high: Decimal
+
+    def converted(self, convert: Callable[[Decimal], Decimal]) -> NumberValue:
+        """The same value in other units; ``convert`` increases, as every unit conversion does."""
+        return NumberValue(self.prefix, convert(self.number), convert(self.low), convert(self.high))
+
+    def condition(self, bind: Callable[[Any], str], column: str) -> str:
+        if self.prefix == "ap":
+            return f"({column} >= {bind(self.low)} AND {column} <= {bind(self.high)})"
+        exact = bind(self.number)
+        if self.prefix in ("eq", "ne"):
+            eq = f"({column} >= {bind(self.low)} AND {column} < {bind(self.high)})"
+            return eq if self.prefix == "eq" else f"NOT {eq}"
+        return {"gt": f"{column} > {exact}", "lt": f"{column} < {exact}", "ge": f"{column} >= {exact}",
+                "le": f"{column} <= {exact}", "sa": f"{column} > {exact}", "eb": f"{column} < {exact}"}[self.prefix]
+
+
+def number_value(value: str, raw_name: str) -> NumberValue:
     prefix, body = split_prefix(value, raw_name)
     try:
         number = Decimal(body)
@@ -322,43 +346,49 @@ def number_condition(ctx: Context, column: str, value: str, raw_name: str) -> st
         raise bad(raw_name, f"número inválido / invalid number '{body[:40]}'") from None
     if not number.is_finite():
         raise bad(raw_name, f"número inválido / invalid number '{body[:40]}'")
-    exponent = number.as_tuple().exponent
-    half = Decimal(5).scaleb(int(exponent) - 1) if isinstance(exponent, int) else Decimal(0)
-    bind = ctx.sql.bind
-    low, high, exact = bind(number - half), bind(number + half), bind(number)
     if prefix == "ap":
         slack = abs(number) / 10
-        return f"({column} >= {bind(number - slack)} AND {column} <= {bind(number + slack)})"
-    eq = f"({column} >= {low} AND {column} < {high})"
-    return {"eq": eq, "ne": f"NOT {eq}", "gt": f"{column} > {exact}", "lt": f"{column} < {exact}",
-            "ge": f"{column} >= {exact}", "le": f"{column} <= {exact}", "sa": f"{column} > {exact}",
-            "eb": f"{column} < {exact}"}[prefix]
+        return NumberValue(prefix, number, number - slack, number + slack)
+    exponent = number.as_tuple().exponent
+    half = Decimal(5).scaleb(int(exponent) - 1) if isinstance(exponent, int) else Decimal(0)
+    return NumberValue(prefix, number, number - half, number + half)
 
 
 def _number(ctx: Context, x: str, param: IndexedParam, modifier: str, value: str, raw_name: str) -> str:
-    return number_condition(ctx, f"{x}.value", value, raw_name)
+    return number_value(value, raw_name).condition(ctx.sql.bind, f"{x}.value")
 
 
-def quantity_condition(ctx: Context, value_col: str, system_col: str, code_col: str, unit_col: str | None,
-                       value: str, raw_name: str) -> str:
-    """``[prefix]number|system|code``: system and code must match; a code without a system may also
-    match the unit as written (R4 search.html#quantity). Units are not converted (no UCUM canonicalisation)."""
+def quantity_condition(ctx: Context, x: str, value: str, raw_name: str, columns: str = "") -> str:
+    """``[prefix]number|system|code`` (R4 search.html#quantity) on row ``x``'s quantity columns (``columns`` =
+    "q2_" for the second part of a composite, which keeps no unit). With the UCUM system and a code this server
+    reads (ece.ucum), values compare in base units: ``gt5|http://unitsofmeasure.org|mg/dL`` finds 60 mg/L, and the
+    range of the number's precision is converted with it. A row without a canonical unit (written before
+    migration 0010 and not yet reindexed) still matches by the code as written. Otherwise system and code must
+    match as written; a code without a system may also match the unit as written."""
     number, _, rest = value.partition("|")
     system, _, code = rest.partition("|")
-    conditions = [number_condition(ctx, value_col, number, raw_name)]
+    searched, bind, column = number_value(number, raw_name), ctx.sql.bind, f"{x}.{columns}"
+    conditions = [searched.condition(bind, f"{column}value")]
     if system:
-        conditions.append(f"{system_col} = {ctx.sql.bind(system)}")
+        conditions.append(f"{column}system = {bind(system)}")
     if code:
-        bound = ctx.sql.bind(code)
-        if system or unit_col is None:
-            conditions.append(f"{code_col} = {bound}")
+        bound = bind(code)
+        if system or columns:
+            conditions.append(f"{column}code = {bound}")
         else:
-            conditions.append(f"({code_col} = {bound} OR {unit_col} = {bound})")
-    return "(" + " AND ".join(conditions) + ")"
+            conditions.append(f"({x}.code = {bound} OR {x}.unit = {bound})")
+    as_written = "(" + " AND ".join(conditions) + ")"
+    convertible = system == ucum.UCUM_SYSTEM and ucum.within_magnitude(searched.number)
+    conversion = ucum.conversion(code) if convertible else None
+    if conversion is None:
+        return as_written
+    canonical = searched.converted(conversion.canonical).condition(bind, f"{column}canonical_value")
+    return (f"(({column}canonical_code = {bind(conversion.unit)} AND {canonical}) "
+            f"OR ({column}canonical_code IS NULL AND {as_written}))")
 
 
 def _quantity(ctx: Context, x: str, param: IndexedParam, modifier: str, value: str, raw_name: str) -> str:
-    return quantity_condition(ctx, f"{x}.value", f"{x}.system", f"{x}.code", f"{x}.unit", value, raw_name)
+    return quantity_condition(ctx, x, value, raw_name)
 
 
 def _uri(ctx: Context, x: str, param: IndexedParam, modifier: str, value: str, raw_name: str) -> str:
@@ -410,7 +440,7 @@ def _composite(ctx: Context, x: str, param: IndexedParam, modifier: str, value: 
         part = _token(ctx, x, param, "", second, raw_name).replace(f"{x}.system", f"{x}.t2_system") \
             .replace(f"{x}.code", f"{x}.t2_code")
     elif kind == "quantity":
-        part = quantity_condition(ctx, f"{x}.q2_value", f"{x}.q2_system", f"{x}.q2_code", None, second, raw_name)
+        part = quantity_condition(ctx, x, second, raw_name, columns="q2_")
     elif kind == "date":
         part = date_condition(ctx, f"{x}.d2_low", f"{x}.d2_high", second, raw_name)
     else:

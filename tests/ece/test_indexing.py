@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
 
 from ece.dates import date_range, fold
 from ece.indexing import extract
@@ -56,3 +57,34 @@ def test_a_double_family_name_is_also_indexed_from_its_second_word_but_not_as_a_
     family = [r for r in rows.string if r[0] == "family"]
     assert sorted(family) == [("family", "perez zelaya", "Pérez Zelaya", True),
                               ("family", "zelaya", "Pérez Zelaya", False)]
+
+
+UCUM = "http://unitsofmeasure.org"
+
+
+def test_a_ucum_quantity_is_indexed_as_written_and_in_base_units():
+    rows = extract("Observation", {"resourceType": "Observation", "status": "final", "code": {"text": "Glucosa"},
+                                   "valueQuantity": {"value": Decimal("95"), "unit": "mg/dL", "system": UCUM,
+                                                     "code": "mg/dL"}})
+    assert ("value-quantity", Decimal("95"), UCUM, "mg/dL", "mg/dL", Decimal("950"), "g.m-3") in rows.quantity
+
+
+def test_a_quantity_outside_ucum_or_in_an_unknown_code_has_no_canonical_form():
+    def quantity_rows(quantity: dict) -> list[tuple]:
+        rows = extract("Observation", {"resourceType": "Observation", "status": "final", "code": {"text": "X"},
+                                       "valueQuantity": quantity})
+        return [r for r in rows.quantity if r[0] == "value-quantity"]
+
+    assert quantity_rows({"value": 95, "unit": "mg/dL"}) == [("value-quantity", 95, None, None, "mg/dL", None, None)]
+    assert quantity_rows({"value": 95, "system": "http://snomed.info/sct", "code": "258797006"})[0][-2:] == (None, None)
+    assert quantity_rows({"value": 95, "system": UCUM, "code": "mEq/L"})[0][-2:] == (None, None)
+
+
+def test_the_quantity_of_a_composite_carries_its_canonical_form():
+    rows = extract("Observation", {
+        "resourceType": "Observation", "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "8480-6"}]},
+        "valueQuantity": {"value": 150, "system": UCUM, "code": "mm[Hg]"}})
+    composite = [r for r in rows.composite if r[0] == "code-value-quantity"]
+    assert composite == [("code-value-quantity", "http://loinc.org", "8480-6", None, None, 150, UCUM, "mm[Hg]",
+                          Decimal("19998300"), "g.m-1.s-2", None, None, None)]
