@@ -23,7 +23,6 @@ from __future__ import annotations
 import html
 import re
 from functools import cache
-from typing import Any
 
 from ece.dates import fold
 from ece.registry import schema, search_parameters
@@ -109,7 +108,7 @@ def _collect_complex(kind: str, item: dict, parts: list[str]) -> None:
         if isinstance(item.get("div"), str):
             parts.append(strip_tags(item["div"]))
     elif kind == "Resource":
-        resource_type: Any = item.get("resourceType")
+        resource_type = item.get("resourceType")
         if isinstance(resource_type, str):
             _collect(resource_type, item, parts)
     else:
