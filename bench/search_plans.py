@@ -21,7 +21,7 @@ from ece.search.query import filters_sql, page_sql, parse_request
 from ece.search.terminology import TerminologyCache
 
 BIG_TABLES = ("resource", "resource_history", "search_token", "search_string", "search_date", "search_reference",
-              "search_number", "search_quantity", "search_uri", "search_composite")
+              "search_number", "search_quantity", "search_uri", "search_composite", "search_text")
 SEQ_SCAN_ROWS = 5000  # a sequential scan reading more rows than this is flagged
 _BIND = re.compile(r"(?<![:\w]):(\w+)")
 _SEQ = re.compile(r"(Parallel )?Seq Scan on (\w+)")

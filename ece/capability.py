@@ -21,7 +21,7 @@ INSTANCE_INTERACTIONS = ("read", "vread", "update", "patch", "delete", "history-
                          "create", "search-type")
 
 
-COMMON_SEARCH = ("_id", "_lastUpdated", "_tag", "_profile", "_security", "_source")
+COMMON_SEARCH = ("_id", "_lastUpdated", "_text", "_content", "_tag", "_profile", "_security", "_source")
 
 
 @cache

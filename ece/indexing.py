@@ -16,6 +16,7 @@ from typing import Any
 
 from ece import ucum
 from ece.dates import END_OF_TIME, START_OF_TIME, date_range, fold
+from ece.fulltext import full_text
 from ece.references import local_reference, parse_reference
 from ece.registry import search_parameters
 
@@ -225,10 +226,12 @@ class IndexRows:
     quantity: list[tuple] = field(default_factory=list)
     uri: list[tuple] = field(default_factory=list)
     composite: list[tuple] = field(default_factory=list)
+    # One (narrative, content) row per resource, for _text and _content (ece.fulltext).
+    text: list[tuple] = field(default_factory=list)
 
 
 def extract(resource_type: str, data: dict) -> IndexRows:
-    rows = IndexRows()
+    rows = IndexRows(text=[full_text(resource_type, data)])
     for param in indexed_params(resource_type):
         values = [v for path in param.paths for v in navigate(data, path)]
         if not values:

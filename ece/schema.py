@@ -3,7 +3,8 @@
 - ``resource``: the current version of every resource (deleted ones kept as tombstones).
 - ``resource_history``: every version, in commit order (``seq``), for vread and _history.
 - ``search_*``: search-index rows of current versions, one table per parameter type
-  (R4 search.html#ptypes), written in the same transaction as the resource.
+  (R4 search.html#ptypes), written in the same transaction as the resource; ``search_text`` holds one row
+  per resource for the full-text parameters ``_text`` and ``_content`` (R4 search.html#text).
 
 ``content`` is the client's JSON text with the server's id and meta spliced in (lossless storage).
 """
@@ -27,6 +28,7 @@ from sqlalchemy import (
     func,
     literal_column,
 )
+from sqlalchemy.dialects.postgresql import TSVECTOR
 
 metadata = MetaData(
     naming_convention={
@@ -164,3 +166,18 @@ search_composite = _index_table(
     Column("s2_value", Text),
     indexes=(("resource_type", "param", "c1_code"),),
 )
+
+# One row per current resource (ece.fulltext): its narrative's words (_text) and all its text's words, the
+# narrative included (_content), as tsvectors of the ``simple`` configuration over folded text. The GIN indexes
+# answer ``@@`` (migration 0011_full_text).
+search_text = Table(
+    "search_text",
+    metadata,
+    Column("resource_type", Text, nullable=False),
+    Column("resource_id", Text, nullable=False),
+    Column("narrative", TSVECTOR, nullable=False),
+    Column("content", TSVECTOR, nullable=False),
+    Index(None, "resource_type", "resource_id"),
+)
+Index("ix_search_text_narrative", search_text.c.narrative, postgresql_using="gin")
+Index("ix_search_text_content", search_text.c.content, postgresql_using="gin")

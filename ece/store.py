@@ -227,16 +227,29 @@ def _rows_of(section: str, columns: tuple[tuple[str, str], ...]) -> str:
     return f"SELECT {fields} FROM json_array_elements(CAST(:{section} AS json)) AS e"
 
 
+# The full text of each resource (ece.fulltext), one row: the narrative as words for _text, and for _content the
+# narrative followed by the rest, so the narrative is parsed once. ``simple``: no stemming or stop words.
+_TEXT_INSERT = (
+    "ins_text AS (INSERT INTO search_text (resource_type, resource_id, narrative, content) "
+    "SELECT t, i, n, n || to_tsvector('simple', c) FROM (SELECT t, i, to_tsvector('simple', n) AS n, c FROM ("
+    + _rows_of("text", (("t", "text"), ("i", "text"), ("n", "text"), ("c", "text"))) + ") AS e(t, i, n, c)) AS s)"
+)
+_INDEX_TABLES = {**{kind: table for kind, (table, _cols) in _INDEX_COLUMNS.items()}, "text": "search_text"}
+
+
 def _index_ctes(replaces: bool, kinds: tuple[str, ...]) -> list[str]:
     """Index rows of the kinds present, and removal of the old rows of resources being replaced.
     Data-modifying CTEs share one snapshot, so the DELETEs never see the rows inserted beside them
     (PostgreSQL docs, "Data-Modifying Statements in WITH")."""
     ctes = []
     if replaces:
-        for kind, (table, _cols) in _INDEX_COLUMNS.items():
+        for kind, table in _INDEX_TABLES.items():
             ctes.append(f"del_{kind} AS (DELETE FROM {table} x USING ({_rows_of('old', (('t', 'text'), ('i', 'text')))}"
                         f") AS o(t, i) WHERE x.resource_type = o.t AND x.resource_id = o.i)")
     for kind in kinds:
+        if kind == "text":
+            ctes.append(_TEXT_INSERT)
+            continue
         table, cols = _INDEX_COLUMNS[kind]
         columns = tuple((c, "numeric" if (c == "value" and kind in _NUMERIC_VALUE_TABLES) else _PG_TYPES.get(c, "text"))
                         for c in (*_KEY_COLUMNS, *cols))
@@ -278,7 +291,7 @@ def _bound(document: dict[str, list]) -> dict[str, str]:
 
 def _add_index_rows(document: dict[str, list], indexed: list[tuple[str, str, IndexRows | None]]) -> tuple[str, ...]:
     kinds = []
-    for kind in _INDEX_COLUMNS:
+    for kind in _INDEX_TABLES:
         rows = [[t, i, *row] for t, i, index in indexed if index is not None for row in getattr(index, kind)]
         if rows:
             kinds.append(kind)

@@ -14,6 +14,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ece.dates import date_range
+from ece.fulltext import PARAMETERS as FULL_TEXT_PARAMETERS
+from ece.fulltext import definition_url, supports
 from ece.indexing import indexed_params, parameter_url
 from ece.search.clauses import Sql, Visibility, bad
 from ece.search.include import included
@@ -124,6 +126,7 @@ def searchable(resource_type: str) -> list[tuple[str, str, str]]:
     """(name, type, definition URL) of every parameter a client can use on ``resource_type``."""
     return [(name, kind, parameter_url(resource_type, name)) for name, kind in (("_id", "token"),
                                                                              ("_lastUpdated", "date"))] + \
+        [(name, "string", definition_url(name)) for name in FULL_TEXT_PARAMETERS if supports(resource_type, name)] + \
         [(p.name, p.type, parameter_url(resource_type, p.name)) for p in indexed_params(resource_type)]
 
 

@@ -15,6 +15,8 @@ from typing import Any, Protocol
 from ece import ucum
 from ece.dates import date_range, fold
 from ece.errors import BadRequest, Issue
+from ece.fulltext import PARAMETERS as FULL_TEXT_PARAMETERS
+from ece.fulltext import supports as supports_full_text
 from ece.indexing import IndexedParam, indexed_param
 from ece.references import local_reference
 from ece.resource_types import is_served
@@ -132,10 +134,14 @@ def lookup(resource_types: list[str], name: str, raw_name: str) -> IndexedParam:
     """The parameter ``name`` as defined on every one of ``resource_types`` (one type but for system search)."""
     found = [indexed_param(t, name) for t in resource_types]
     if not found or any(p is None for p in found) or len({p.type for p in found if p}) != 1:
-        raise UnknownParameter([Issue("not-supported", f"Parámetro de búsqueda '{raw_name}': desconocido o no "
-                                                       f"admitido para {', '.join(resource_types[:5])} / unknown or "
-                                                       "unsupported parameter", (raw_name,))])
+        raise unknown(resource_types, raw_name)
     return found[0]  # type: ignore[return-value]
+
+
+def unknown(resource_types: list[str], raw_name: str) -> UnknownParameter:
+    return UnknownParameter([Issue("not-supported", f"Parámetro de búsqueda '{raw_name}': desconocido o no admitido "
+                                                    f"para {', '.join(resource_types[:5])} / unknown or unsupported "
+                                                    "parameter", (raw_name,))])
 
 
 def clause(ctx: Context, alias: str, resource_types: list[str], raw_name: str, value: str, depth: int = 0) -> str:
@@ -156,6 +162,8 @@ def clause(ctx: Context, alias: str, resource_types: list[str], raw_name: str, v
         return _or([date_condition(ctx, f"{alias}.last_updated", f"{alias}.last_updated + interval '1 microsecond'",
                                    v, raw_name) for v in split_or(value) if v])
     name, _, modifier = raw_name.partition(":")
+    if name in FULL_TEXT_PARAMETERS:
+        return _full_text(ctx, alias, resource_types, name, modifier, value, raw_name)
     param = lookup(resource_types, name, raw_name)
     return _parameter(ctx, alias, _type_of(ctx, alias, resource_types), param, modifier, value, raw_name)
 
@@ -164,6 +172,25 @@ def _type_of(ctx: Context, alias: str, resource_types: list[str]) -> str:
     """The type of row ``alias`` as SQL: a bound constant when there is one type, so the planner can use
     it in the index conditions of every EXISTS (a correlated column hides it)."""
     return ctx.sql.bind(resource_types[0]) if len(resource_types) == 1 else f"{alias}.resource_type"
+
+
+def _full_text(ctx: Context, alias: str, resource_types: list[str], name: str, modifier: str, value: str,
+               raw_name: str) -> str:
+    """``_text`` / ``_content`` (R4 search.html#text, #content): a search-engine expression per value, as
+    PostgreSQL's websearch_to_tsquery reads it (words all required, ``or``, "quoted phrases", ``-word``), over
+    folded text as the index holds it (ece.fulltext). Commas separate alternatives, as for every parameter."""
+    if not any(supports_full_text(t, name) for t in resource_types):
+        raise unknown(resource_types, raw_name)
+    if modifier:  # R4 defines none for these parameters
+        raise bad(raw_name, f"modificador no admitido / unsupported modifier ':{modifier}'")
+    expressions = [fold(unescape(v)) for v in split_or(value)]
+    if not all(any(ch.isalnum() for ch in e) for e in expressions):
+        raise bad(raw_name, "expresión sin palabras / the expression has no words")
+    query = " || ".join(f"websearch_to_tsquery('simple', {ctx.sql.bind(e)})" for e in expressions)
+    column = "narrative" if name == "_text" else "content"
+    x = ctx.sql.alias("x")
+    return (f"EXISTS (SELECT 1 FROM search_text {x} WHERE {x}.resource_type = {_type_of(ctx, alias, resource_types)} "
+            f"AND {x}.resource_id = {alias}.id AND {x}.{column} @@ ({query}))")
 
 
 def _exists(ctx: Context, alias: str, type_sql: str, param: IndexedParam, condition: str | None) -> tuple[str, str]:
@@ -462,7 +489,7 @@ def _chain(ctx: Context, alias: str, resource_types: list[str], head: str, rest:
     candidates = [type_modifier] if type_modifier else list(param.targets)
     next_name = rest.partition(".")[0].partition(":")[0]
     usable = [t for t in candidates if next_name in ("_has", "_id", "_lastUpdated")
-              or indexed_param(t, next_name) is not None]
+              or indexed_param(t, next_name) is not None or supports_full_text(t, next_name)]
     if not usable:
         raise bad(raw_name, f"ningún destino de '{name}' admite '{next_name}' / no target of '{name}' supports it")
     x, target = ctx.sql.alias("x"), ctx.sql.alias("t")

@@ -60,3 +60,25 @@ async def test_an_interrupted_reindex_resumes_after_the_last_batch_it_finished(e
                                             "'Patient'"))).scalar_one()
     assert sorted(indexed) == ids[2:]
     assert progress == 0
+
+
+async def test_reindex_makes_resources_stored_before_full_text_findable_by_content(engine):
+    system = f"urn:test:reindex:{uuid.uuid4().hex[:8]}"
+    ids = await _create_patients(engine, system, 2)
+    async with engine.begin() as conn:  # as stored before migration 0011_full_text
+        await conn.execute(text("DELETE FROM search_text WHERE resource_type = 'Patient' AND resource_id = ANY(:i)"),
+                           {"i": ids})
+
+    async def by_content() -> int:
+        async with engine.connect() as conn:
+            return len(await search.matching_ids(conn, resource_type="Patient",
+                                                 query=f"identifier={system}|&_content=mejia", limit=100))
+
+    assert await by_content() == 0
+    await remaining(engine, "Patient", restart=True)
+    await reindex_type(engine, "Patient", lambda _n: None)
+    assert await by_content() == 2
+    async with engine.connect() as conn:
+        rows = (await conn.execute(text("SELECT count(*) FROM search_text WHERE resource_type = 'Patient' "
+                                        "AND resource_id = ANY(:i)"), {"i": ids})).scalar_one()
+    assert rows == 2  # one row per resource, however often it is re-indexed

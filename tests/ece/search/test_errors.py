@@ -67,6 +67,9 @@ def names(issue: dict, parameter: str) -> bool:
     ("Patient", "_summary", "resumen"),
     ("Patient", "_include", "Patient:nada"),
     ("Patient", "_cursor", "no-es-un-cursor"),
+    ("Condition", "_content", " "),
+    ("Condition", "_text", '"" -'),
+    ("Condition", "_text:exact", "neumonia"),
 ])
 def test_malformed_value_is_refused_with_an_outcome_naming_the_parameter(http, resource_type, parameter, value):
     response = http.get(f"/{resource_type}", params={parameter: value})
