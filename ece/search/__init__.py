@@ -17,11 +17,12 @@ from ece.dates import date_range
 from ece.fulltext import PARAMETERS as FULL_TEXT_PARAMETERS
 from ece.fulltext import definition_url, supports
 from ece.indexing import indexed_params, parameter_url
-from ece.search.clauses import Sql, Visibility, bad
+from ece.search.clauses import Sql, Visibility
 from ece.search.include import included
 from ece.search.query import SearchRequest, encode_cursor, filters_sql, page_sql, parse_request
 from ece.search.summary import shaped
 from ece.search.terminology import TerminologyCache
+from ece.search.values import bad
 
 __all__ = ["SearchPage", "Sql", "Visibility", "search", "matching_ids", "searchable", "canonical_criteria", "to_query",
            "parse_instant", "SearchRequest"]

@@ -26,12 +26,11 @@ from ece.search.clauses import (
     Terminology,
     UnknownParameter,
     Visibility,
-    bad,
     clause,
-    date_span,
-    date_value,
     lookup,
 )
+from ece.search.prefixes import date_span, date_value
+from ece.search.values import bad
 
 RESULT_PARAMETERS = {"_count", "_total", "_cursor", "_format", "_pretty", "_sort", "_summary", "_elements",
                      "_include", "_revinclude", "_type"}

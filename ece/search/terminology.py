@@ -21,7 +21,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ece import fhirjson
-from ece.search.clauses import bad, split_escaped, split_or, unescape
+from ece.search.values import bad, split_escaped, split_or, unescape
 
 _BY_URL = text(
     "SELECT r.content FROM resource r JOIN search_uri u ON u.resource_type = r.resource_type AND u.resource_id = r.id "

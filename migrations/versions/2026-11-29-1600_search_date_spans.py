@@ -23,7 +23,7 @@ down_revision = "0006_access_and_audit"
 branch_labels = None
 depends_on = None
 
-SPAN = "CASE WHEN low <= high THEN tstzrange(low, high, '[]') END"  # ece.search.clauses.date_span
+SPAN = "CASE WHEN low <= high THEN tstzrange(low, high, '[]') END"  # ece.search.prefixes.date_span
 # (statistics name, table, columns): the columns a lookup of ece.search.clauses combines.
 STATISTICS = (
     ("st_search_token_resource_type_param_code_system", "search_token", "resource_type, param, code, system"),

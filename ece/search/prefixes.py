@@ -1,0 +1,153 @@
+"""Prefixed values (R4 search.html#prefix) as SQL conditions: dates with their precision, numbers with their
+implicit range, and quantities (UCUM units compared in base units, ece.ucum)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Any
+
+from ece import ucum
+from ece.dates import date_range
+from ece.search.values import bad, split_prefix
+
+if TYPE_CHECKING:
+    from ece.search.clauses import Context
+
+
+# R4 search.html#prefix as range operators over a row's closed span [low, high] (``date_span``), exact for every
+# row with low <= high: eq is "within [s, e]", gt "reaches past e", ge "reaches past e or starts at s or later",
+# and so on. search_date's GiST index answers them (migration 0007); "ne" has no such form.
+_SPAN_TESTS = {"eq": ("<@ tstzrange({s}, {e}, '[]')",), "ap": ("&& tstzrange({s}, {e}, '()')",),
+               "gt": ("&& tstzrange({e}, NULL, '()')",), "lt": ("&& tstzrange(NULL, {s}, '()')",),
+               "ge": ("&& tstzrange({e}, NULL, '()')", "<@ tstzrange({s}, NULL, '[)')"),
+               "le": ("&& tstzrange(NULL, {s}, '()')", "<@ tstzrange(NULL, {e}, '(]')"),
+               "sa": ("<@ tstzrange({e}, NULL, '[)')",), "eb": ("<@ tstzrange(NULL, {s}, '(]')",)}
+# A range that such a span overlaps whenever the prefix's test holds: one operator per prefix, which several
+# bounds on one value (ge and lt) can share in one index scan.
+_SPAN_OVERLAPS = {"eq": "{s}, {e}, '[]'", "ap": "{s}, {e}, '()'", "gt": "{e}, NULL, '()'", "ge": "{s}, NULL, '[)'",
+                  "sa": "{e}, NULL, '[)'", "lt": "NULL, {s}, '()'", "le": "NULL, {e}, '(]'", "eb": "NULL, {s}, '(]'"}
+
+
+@dataclass(frozen=True)
+class DateValue:
+    """A date search value (R4 search.html#date): its prefix and the bound SQL of its range [s, e)."""
+
+    prefix: str
+    s: str
+    e: str
+
+    def condition(self, low: str, high: str, span: str | None = None) -> str:
+        """Whether the target [low, high) matches (R4 search.html#prefix). With the SQL of the row's indexed
+        ``span``, written with range operators for the GiST index of search_date; the column comparisons
+        remain for a row whose span is NULL (low > high)."""
+        s, e = self.s, self.e
+        eq = f"({low} >= {s} AND {high} <= {e})"
+        exact = {"eq": eq, "ne": f"NOT {eq}", "gt": f"{high} > {e}", "lt": f"{low} < {s}",
+                 # ge: above the search range, or within it; with low < high: "ends after it or starts in it".
+                 "ge": f"({high} > {e} OR {low} >= {s})", "le": f"({low} < {s} OR {high} <= {e})",
+                 "sa": f"{low} >= {e}", "eb": f"{high} <= {s}", "ap": f"({low} < {e} AND {high} > {s})"}[self.prefix]
+        if span is None or self.prefix not in _SPAN_TESTS:
+            return exact
+        tests = [f"{span} {test.format(s=s, e=e)}" for test in _SPAN_TESTS[self.prefix]]
+        return "(" + " OR ".join([*tests, f"({low} > {high} AND {exact})"]) + ")"
+
+    def overlap(self, span: str) -> str | None:
+        """A condition on ``span`` that the match implies (None for ne): not exact, an index's narrowing."""
+        if self.prefix not in _SPAN_OVERLAPS:
+            return None
+        return f"{span} && tstzrange({_SPAN_OVERLAPS[self.prefix].format(s=self.s, e=self.e)})"
+
+
+def date_value(ctx: Context, value: str, raw_name: str) -> DateValue:
+    prefix, body = split_prefix(value, raw_name)
+    bounds = date_range(body)
+    if bounds is None:
+        raise bad(raw_name, f"fecha inválida / invalid date '{body[:40]}'")
+    start, end = bounds
+    if prefix == "ap":  # approximately: widen by 10% of the distance to now (at least a day)
+        slack = max(abs(datetime.now(UTC) - start) / 10, timedelta(days=1))
+        start, end = start - slack, end + slack
+    return DateValue(prefix, ctx.sql.bind(start), ctx.sql.bind(end))
+
+
+def date_condition(ctx: Context, low: str, high: str, value: str, raw_name: str, span: str | None = None) -> str:
+    return date_value(ctx, value, raw_name).condition(low, high, span)
+
+
+def date_span(x: str) -> str:
+    """The expression of search_date's GiST index (migration 0007) for the row ``x``: NULL when low > high (a
+    Period written with its end before its start), which no range could hold."""
+    return f"(CASE WHEN {x}.low <= {x}.high THEN tstzrange({x}.low, {x}.high, '[]') END)"
+
+
+@dataclass(frozen=True)
+class NumberValue:
+    """A number search value (R4 search.html#number): its prefix, the number, and the range it stands for: the
+    implicit precision (``100`` is [99.5, 100.5)), or within 10% of the number for ``ap``."""
+
+    prefix: str
+    number: Decimal
+    low: Decimal
+    high: Decimal
+
+    def converted(self, convert: Callable[[Decimal], Decimal]) -> NumberValue:
+        """The same value in other units; ``convert`` increases, as every unit conversion does."""
+        return NumberValue(self.prefix, convert(self.number), convert(self.low), convert(self.high))
+
+    def condition(self, bind: Callable[[Any], str], column: str) -> str:
+        if self.prefix == "ap":
+            return f"({column} >= {bind(self.low)} AND {column} <= {bind(self.high)})"
+        exact = bind(self.number)
+        if self.prefix in ("eq", "ne"):
+            eq = f"({column} >= {bind(self.low)} AND {column} < {bind(self.high)})"
+            return eq if self.prefix == "eq" else f"NOT {eq}"
+        return {"gt": f"{column} > {exact}", "lt": f"{column} < {exact}", "ge": f"{column} >= {exact}",
+                "le": f"{column} <= {exact}", "sa": f"{column} > {exact}", "eb": f"{column} < {exact}"}[self.prefix]
+
+
+def number_value(value: str, raw_name: str) -> NumberValue:
+    prefix, body = split_prefix(value, raw_name)
+    try:
+        number = Decimal(body)
+    except InvalidOperation:
+        raise bad(raw_name, f"número inválido / invalid number '{body[:40]}'") from None
+    if not number.is_finite():
+        raise bad(raw_name, f"número inválido / invalid number '{body[:40]}'")
+    if prefix == "ap":
+        slack = abs(number) / 10
+        return NumberValue(prefix, number, number - slack, number + slack)
+    exponent = number.as_tuple().exponent
+    half = Decimal(5).scaleb(int(exponent) - 1) if isinstance(exponent, int) else Decimal(0)
+    return NumberValue(prefix, number, number - half, number + half)
+
+
+def quantity_condition(ctx: Context, x: str, value: str, raw_name: str, columns: str = "") -> str:
+    """``[prefix]number|system|code`` (R4 search.html#quantity) on row ``x``'s quantity columns (``columns`` =
+    "q2_" for the second part of a composite, which keeps no unit). With the UCUM system and a code this server
+    reads (ece.ucum), values compare in base units: ``gt5|http://unitsofmeasure.org|mg/dL`` finds 60 mg/L, and the
+    range of the number's precision is converted with it. A row without a canonical unit (written before
+    migration 0010 and not yet reindexed) still matches by the code as written. Otherwise system and code must
+    match as written; a code without a system may also match the unit as written."""
+    number, _, rest = value.partition("|")
+    system, _, code = rest.partition("|")
+    searched, bind, column = number_value(number, raw_name), ctx.sql.bind, f"{x}.{columns}"
+    conditions = [searched.condition(bind, f"{column}value")]
+    if system:
+        conditions.append(f"{column}system = {bind(system)}")
+    if code:
+        bound = bind(code)
+        if system or columns:
+            conditions.append(f"{column}code = {bound}")
+        else:
+            conditions.append(f"({x}.code = {bound} OR {x}.unit = {bound})")
+    as_written = "(" + " AND ".join(conditions) + ")"
+    convertible = system == ucum.UCUM_SYSTEM and ucum.within_magnitude(searched.number)
+    conversion = ucum.conversion(code) if convertible else None
+    if conversion is None:
+        return as_written
+    canonical = searched.converted(conversion.canonical).condition(bind, f"{column}canonical_value")
+    return (f"(({column}canonical_code = {bind(conversion.unit)} AND {canonical}) "
+            f"OR ({column}canonical_code IS NULL AND {as_written}))")
