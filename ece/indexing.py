@@ -22,6 +22,7 @@ from ece.registry import search_parameters
 
 INDEXED_TYPES = ("token", "string", "date", "reference", "number", "quantity", "uri", "composite")
 MAX_INDEXED_TEXT = 1000  # btree rows must stay well under PostgreSQL's ~2.7 kB limit
+OF_TYPE = ":of-type"  # suffix of the parameter name on the index rows of Identifier types (typed_identifiers)
 
 CONTACT_POINT_SYSTEMS = frozenset({"phone", "fax", "email", "pager", "url", "sms", "other"})
 HUMAN_NAME_PARTS = ("family", "given", "prefix", "suffix", "text")
@@ -100,6 +101,24 @@ def single_valued(resource_type: str, name: str) -> bool:
         if element is None or element["array"]:
             return False
         current = element["type"]
+    return True
+
+
+def identifier_valued(resource_type: str, name: str) -> bool:
+    """True when every path of the parameter ends at an Identifier, the one datatype ``:of-type`` applies to."""
+    from ece.registry import schema
+
+    param = indexed_param(resource_type, name)
+    if param is None or param.type != "token":
+        return False
+    types = schema()["types"]
+    for path in param.paths:
+        current: str | None = resource_type
+        for step in path.steps:
+            element = types.get(current or "", {}).get(step if isinstance(step, str) else step[0])
+            current = element["type"] if element else None
+        if current != "Identifier":
+            return False
     return True
 
 
@@ -241,6 +260,8 @@ def extract(resource_type: str, data: dict) -> IndexRows:
         for value in values:
             for row in _rows(param, value):
                 found.add((param.name, *row))
+            if param.type == "token":
+                found.update((param.name + OF_TYPE, *row) for row in typed_identifiers(value))
         target.extend(found)
     return rows
 
@@ -311,6 +332,16 @@ def tokens(value: Any) -> list[tuple[str | None, str | None, str | None]]:
         label = (value.get("type") or {}).get("text") if isinstance(value.get("type"), dict) else None
         return [(value.get("system"), str(value["value"]), fold(label) if label else None)]  # Identifier
     return []
+
+
+def typed_identifiers(value: Any) -> list[tuple[str | None, str, None]]:
+    """(type system, "type code|value", no text) per coding of an Identifier's type, the rows ``:of-type``
+    searches (R4 search.html#token): kept under the parameter's name + ``:of-type``, so no other search on the
+    parameter ever sees them."""
+    if not isinstance(value, dict) or "value" not in value or not isinstance(value.get("type"), dict):
+        return []
+    return [(coding.get("system"), f"{coding['code']}|{value['value']}"[:MAX_INDEXED_TEXT], None)
+            for coding in value["type"].get("coding", []) if isinstance(coding, dict) and coding.get("code")]
 
 
 MAX_WORD_STARTS = 6

@@ -15,7 +15,7 @@ from ece.dates import fold
 from ece.errors import BadRequest, Issue
 from ece.fulltext import PARAMETERS as FULL_TEXT_PARAMETERS
 from ece.fulltext import supports as supports_full_text
-from ece.indexing import IndexedParam, indexed_param
+from ece.indexing import OF_TYPE, IndexedParam, identifier_valued, indexed_param
 from ece.references import local_reference
 from ece.resource_types import is_served
 from ece.search.prefixes import date_condition, date_span, number_value, quantity_condition
@@ -25,7 +25,7 @@ TABLES = {"token": "search_token", "string": "search_string", "date": "search_da
           "reference": "search_reference", "number": "search_number", "quantity": "search_quantity",
           "uri": "search_uri", "composite": "search_composite"}
 MODIFIERS = {
-    "token": {"missing", "not", "text", "in", "not-in", "below", "above"},
+    "token": {"missing", "not", "text", "in", "not-in", "below", "above", "of-type"},
     "string": {"missing", "exact", "contains"},
     "date": {"missing"},
     "reference": {"missing", "identifier"},
@@ -123,7 +123,26 @@ def clause(ctx: Context, alias: str, resource_types: list[str], raw_name: str, v
     if name in FULL_TEXT_PARAMETERS:
         return _full_text(ctx, alias, resource_types, name, modifier, value, raw_name)
     param = lookup(resource_types, name, raw_name)
+    if modifier == "of-type":
+        return _of_type(ctx, alias, resource_types, param, value, raw_name)
     return _parameter(ctx, alias, _type_of(ctx, alias, resource_types), param, modifier, value, raw_name)
+
+
+def _of_type(ctx: Context, alias: str, resource_types: list[str], param: IndexedParam, value: str,
+             raw_name: str) -> str:
+    """``identifier:of-type=system|code|value`` (R4 search.html#token): an Identifier whose type has that coding
+    and whose value is that value, from the index rows kept for it (ece.indexing.typed_identifiers)."""
+    if not all(identifier_valued(t, param.name) for t in resource_types):
+        raise bad(raw_name, ":of-type solo se aplica a identificadores / applies to Identifier parameters only")
+    x, bind, alternatives = ctx.sql.alias("x"), ctx.sql.bind, []
+    for alternative in split_or(value):
+        parts = [unescape(p) for p in split_escaped(alternative, "|", 2)]
+        if len(parts) != 3 or not all(parts):
+            raise bad(raw_name, ":of-type se escribe sistema|código|valor / is written system|code|value")
+        system, code, identifier = parts
+        alternatives.append(f"({x}.system = {bind(system)} AND {x}.code = {bind(f'{code}|{identifier}')})")
+    return (f"EXISTS (SELECT 1 FROM search_token {x} WHERE {x}.resource_type = {_type_of(ctx, alias, resource_types)} "
+            f"AND {x}.resource_id = {alias}.id AND {x}.param = {bind(param.name + OF_TYPE)} AND {_or(alternatives)})")
 
 
 def _type_of(ctx: Context, alias: str, resource_types: list[str]) -> str:

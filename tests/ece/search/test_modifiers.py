@@ -1,6 +1,6 @@
 """Search modifiers, written from R4 search.html §3.1.1.4.4 (Modifiers), §3.1.1.4.18 (Handling Missing Data:
 ``:missing`` on every parameter type), §3.1.1.4.10 (token ``:not``, ``:text``, ``:in``, ``:not-in``,
-``:below``, ``:above``),
+``:below``, ``:above``, ``:of-type``),
 §3.1.1.4.8 (string ``:exact``, ``:contains``), §3.1.1.4.9 (uri: the whole URI by default, ``:below``,
 ``:above``), §3.1.1.4.12 (reference ``:identifier``), and §3.1.1.4.19 (escaped ``\\,``, ``\\|``, ``\\$``).
 
@@ -205,6 +205,45 @@ async def test_below_without_a_known_system_and_code_is_a_bad_request(tx, value)
     with pytest.raises(BadRequest) as refused:
         await found(tx, "Observation", unique_system(), ("code:below", value.format(system=code_system)))
     assert refused.value.issues[0].expression == ("code:below",)
+
+
+# --- token :of-type on identifiers (§3.1.1.4.10) ----------------------------------------------------------
+
+V2_0203 = "http://terminology.hl7.org/CodeSystem/v2-0203"
+
+
+def typed(type_code: str, value: str, system: str = "https://hospital-escuela.hn/sid/expediente") -> dict:
+    return {"type": {"coding": [{"system": V2_0203, "code": type_code}]}, "system": system, "value": value}
+
+
+async def test_of_type_matches_the_identifier_type_and_value_together(tx):
+    system = unique_system()
+
+    async def patient(key: str, *identifiers: dict) -> str:
+        return await make(tx, {"resourceType": "Patient", "identifier": [{"system": system, "value": key},
+                                                                         *identifiers]})
+
+    record = await patient("1", typed("MR", "EXP-2031"))
+    national_id = await patient("2", typed("NI", "EXP-2031", DNI))
+    other_record = await patient("3", typed("MR", "EXP-7788"))
+    untyped = await patient("4", {"system": "https://hospital-escuela.hn/sid/expediente", "value": "EXP-2031"})
+
+    assert await found(tx, "Patient", system, ("identifier:of-type", f"{V2_0203}|MR|EXP-2031")) == {record}
+    assert await found(tx, "Patient", system, ("identifier:of-type", f"{V2_0203}|NI|EXP-2031")) == {national_id}
+    assert await found(tx, "Patient", system,
+                       ("identifier:of-type", f"{V2_0203}|MR|EXP-2031,{V2_0203}|MR|EXP-7788")) == {record, other_record}
+    # the type rows never widen or narrow the other forms of the parameter
+    assert await found(tx, "Patient", system, ("identifier", "EXP-2031")) == {record, national_id, untyped}
+    assert await found(tx, "Patient", system, ("identifier", f"{V2_0203}|MR")) == set()
+
+
+@pytest.mark.parametrize(("name", "value"), [("identifier:of-type", "MR|EXP-2031"),
+                                             ("identifier:of-type", f"{V2_0203}||EXP-2031"),
+                                             ("gender:of-type", f"{V2_0203}|MR|female")])
+async def test_of_type_needs_system_code_and_value_on_an_identifier_parameter(tx, name, value):
+    with pytest.raises(BadRequest) as refused:
+        await found(tx, "Patient", unique_system(), (name, value))
+    assert refused.value.issues[0].expression == (name,)
 
 
 # --- string :exact and :contains (§3.1.1.4.8) ---------------------------------------------------------
