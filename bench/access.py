@@ -38,16 +38,16 @@ def _admin_url() -> str:
     return url
 
 
-def _fresh_database(admin: str) -> str:
+def _fresh_database(admin: str, database: str = DATABASE) -> str:
     from app import migrate
     from app.db import ensure_database, sqlalchemy_url
 
     engine = create_engine(sqlalchemy_url(admin), isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)'))
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
     engine.dispose()
-    ensure_database(sqlalchemy_url(admin), DATABASE)
-    url = make_url(sqlalchemy_url(admin)).set(database=DATABASE).render_as_string(hide_password=False)
+    ensure_database(sqlalchemy_url(admin), database)
+    url = make_url(sqlalchemy_url(admin)).set(database=database).render_as_string(hide_password=False)
     migrate.upgrade(url)
     return url
 
