@@ -14,7 +14,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from ece.access import Actor, Role, Unauthenticated
+from ece.access import Actor, Role, Unauthenticated, tokens
 from ece.access.tokens import LocalIssuer, TokenSettings, TokenVerifier
 
 ISSUER = "urn:ece-test:emisor"
@@ -126,6 +126,61 @@ def test_role_without_its_context_is_refused(issuer, verifier):
 
     assert "patient" in refusal(verifier, issuer.mint(patient_without_link))
     assert "region" in refusal(verifier, issuer.mint(coordinator_without_region))
+
+
+def _counting_decodes(monkeypatch) -> list[str]:
+    decoded: list[str] = []
+    decode = jwt.decode
+
+    def counting(token, *args, **kwargs):
+        decoded.append(token)
+        return decode(token, *args, **kwargs)
+
+    monkeypatch.setattr(tokens.jwt, "decode", counting)
+    return decoded
+
+
+def test_a_verified_token_is_not_checked_again_on_the_next_request(issuer, monkeypatch):
+    verifier = TokenVerifier(TokenSettings(issuer=ISSUER, audience=AUDIENCE), issuer)
+    decoded = _counting_decodes(monkeypatch)
+    token = issuer.mint(CLINICIAN, minutes=5, name="Dra. Ana López")
+
+    first, second = verifier.verify(token), verifier.verify(token)
+
+    assert first == second and first[0] == CLINICIAN and first[1]["name"] == "Dra. Ana López"
+    assert decoded == [token]
+
+
+def test_a_remembered_token_is_checked_again_once_it_expires(issuer, monkeypatch):
+    verifier = TokenVerifier(TokenSettings(issuer=ISSUER, audience=AUDIENCE), issuer)
+    decoded = _counting_decodes(monkeypatch)
+    issued = int(time.time())
+    token = issuer.mint(CLINICIAN, minutes=5, now=issued)
+    verifier.verify(token)
+
+    monkeypatch.setattr(tokens.time, "time", lambda: issued + 5 * 60)
+    verifier.verify(token)  # PyJWT's own clock is real time: the token still verifies, but only by checking it
+
+    assert decoded == [token, token]
+
+
+def test_a_token_within_the_leeway_after_its_expiry_is_verified_every_time(issuer, monkeypatch):
+    verifier = TokenVerifier(TokenSettings(issuer=ISSUER, audience=AUDIENCE), issuer)
+    decoded = _counting_decodes(monkeypatch)
+    token = issuer.mint(CLINICIAN, minutes=1, now=time.time() - 70)  # expired 10 s ago, within the leeway
+
+    verifier.verify(token)
+    verifier.verify(token)
+
+    assert decoded == [token, token]
+
+
+def test_a_refused_token_is_refused_again(issuer, verifier):
+    header, body, signature = issuer.mint(CLINICIAN).split(".")
+    forged = b64(json.dumps(claims(role="system", scope="system/*.*")).encode())
+
+    assert "signature" in refusal(verifier, f"{header}.{forged}.{signature}")
+    assert "signature" in refusal(verifier, f"{header}.{forged}.{signature}")
 
 
 def test_garbage_is_refused(verifier):
