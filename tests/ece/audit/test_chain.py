@@ -8,9 +8,11 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
+from ece import fhirjson
 from ece.access import Actor, Role
 from ece.audit import Access, Event, verify
 from ece.audit.chain import append
+from ece.audit.events import to_resource
 
 CLINICIAN = Access(Actor(subject="dra-lopez", role=Role.CLINICIAN, facility="Organization/hosp-1"), "Dra. López",
                    "10.0.0.7")
@@ -29,6 +31,18 @@ async def test_appended_batches_make_one_intact_chain(tx):
     report = await verify(tx.conn)
 
     assert (report.intact, report.checked) == (True, 5)
+
+
+async def test_each_event_is_stored_as_written_and_in_order(tx):
+    """Quotes, backslashes, accents and control characters in an event survive the trip to the table."""
+    tricky = [Event(CLINICIAN, "operation", outcome="4", description=text_, recorded=MOMENT) for text_ in
+              ('comillas "dobles" y \\barra\\', "acentos: López, niño; tab\tsalto\nfin", "{llaves},[corchetes]")]
+
+    await append(tx.conn, [*events(2), *tricky])
+
+    stored = (await tx.conn.execute(text("SELECT content FROM audit_event ORDER BY seq"))).scalars().all()
+    assert stored == [fhirjson.dumps(to_resource(e)).decode() for e in [*events(2), *tricky]]
+    assert (await verify(tx.conn)).intact
 
 
 async def test_the_application_cannot_update_or_delete_an_audit_row(tx):
