@@ -11,6 +11,12 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ece.errors import Gone, Issue, NotFound
+from ece.sqltext import sql_text
+
+_READ = text("SELECT version_id, last_updated, content FROM resource WHERE resource_type = :t AND id = :i")
+_VREAD = text("SELECT version_id, last_updated, content FROM resource_history WHERE resource_type = :t AND id = :i "
+              "AND version_id = :v")
+_EXISTS = text("SELECT 1 FROM resource WHERE resource_type = :t AND id = :i")
 
 
 @dataclass(frozen=True)
@@ -34,10 +40,7 @@ def _not_found(resource_type: str, resource_id: str, version: str = "") -> NotFo
 
 
 async def read(conn: AsyncConnection, *, resource_type: str, resource_id: str) -> Version:
-    row = (await conn.execute(
-        text("SELECT version_id, last_updated, content FROM resource WHERE resource_type = :t AND id = :i"),
-        {"t": resource_type, "i": resource_id},
-    )).first()
+    row = (await conn.execute(_READ, {"t": resource_type, "i": resource_id})).first()
     if row is None:
         raise _not_found(resource_type, resource_id)
     if row[2] is None:
@@ -49,11 +52,7 @@ async def read(conn: AsyncConnection, *, resource_type: str, resource_id: str) -
 async def vread(conn: AsyncConnection, *, resource_type: str, resource_id: str, version_id: str) -> Version:
     if not version_id.isdigit():
         raise _not_found(resource_type, resource_id, f"/_history/{version_id[:20]}")
-    row = (await conn.execute(
-        text("SELECT version_id, last_updated, content FROM resource_history "
-             "WHERE resource_type = :t AND id = :i AND version_id = :v"),
-        {"t": resource_type, "i": resource_id, "v": int(version_id)},
-    )).first()
+    row = (await conn.execute(_VREAD, {"t": resource_type, "i": resource_id, "v": int(version_id)})).first()
     if row is None:
         raise _not_found(resource_type, resource_id, f"/_history/{version_id}")
     if row[2] is None:
@@ -101,13 +100,13 @@ async def history(conn: AsyncConnection, *, resource_type: str | None = None, re
         params["at"] = at_or_before
     total = None
     if with_total:
-        total = (await conn.execute(text(f"SELECT count(*) FROM resource_history h WHERE {' AND '.join(where)}"),
+        total = (await conn.execute(sql_text(f"SELECT count(*) FROM resource_history h WHERE {' AND '.join(where)}"),
                                     params)).scalar_one()
     if before_seq is not None:
         where.append("seq < :before")
         params["before"] = before_seq
     rows = (await conn.execute(
-        text("SELECT seq, resource_type, id, version_id, last_updated, method, content, version_id = 1 OR "
+        sql_text("SELECT seq, resource_type, id, version_id, last_updated, method, content, version_id = 1 OR "
              "coalesce((SELECT p.deleted FROM resource_history p WHERE p.resource_type = h.resource_type AND p.id = "
              "h.id AND p.version_id = h.version_id - 1), false) FROM resource_history h "
              f"WHERE {' AND '.join(where)} ORDER BY seq DESC LIMIT :limit"),
@@ -122,8 +121,7 @@ async def history(conn: AsyncConnection, *, resource_type: str | None = None, re
 
 async def read_any_version(conn: AsyncConnection, *, resource_type: str, resource_id: str) -> None:
     """404 unless the resource ever existed (its history outlives a deletion)."""
-    row = (await conn.execute(text("SELECT 1 FROM resource WHERE resource_type = :t AND id = :i"),
-                              {"t": resource_type, "i": resource_id})).first()
+    row = (await conn.execute(_EXISTS, {"t": resource_type, "i": resource_id})).first()
     if row is None:
         raise _not_found(resource_type, resource_id)
 

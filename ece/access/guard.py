@@ -29,8 +29,11 @@ from ece.references import parse_reference
 from ece.resource_types import served_types
 from ece.search import Visibility
 from ece.search.summary import shaped
+from ece.sqltext import sql_text
 from ece.tx import Transaction
 
+_CONTENT = text("SELECT content FROM resource WHERE resource_type = :t AND id = :i")
+_GRANTS = text("SELECT patient_id, reason FROM access_grant WHERE subject = :s AND expires_at > now()")
 _VERB = {"c": "crear / create", "r": "leer / read", "u": "modificar / update", "d": "eliminar / delete",
          "s": "buscar / search"}
 
@@ -99,8 +102,8 @@ class Guard:
             return f":{name}"
 
         decides = condition(bind, "r", [resource_type], one_row=True)
-        row = (await tx.conn.execute(text(f"SELECT {decides} FROM resource r WHERE r.resource_type = :t AND r.id = :i"),
-                                     params)).first()
+        row = (await tx.conn.execute(sql_text(f"SELECT {decides} FROM resource r WHERE r.resource_type = :t AND "
+                                              "r.id = :i"), params)).first()
         return None if row is None else bool(row[0])
 
     async def require_visible(self, tx: Transaction, resource_type: str, resource_id: str,
@@ -135,8 +138,7 @@ class Guard:
                                   interaction=interaction, target=f"Patient/{patient_id}", patients={patient_id})
 
     async def _patients_of(self, tx: Transaction, resource_type: str, resource_id: str) -> set[str]:
-        row = (await tx.conn.execute(text("SELECT content FROM resource WHERE resource_type = :t AND id = :i"),
-                                     {"t": resource_type, "i": resource_id})).first()
+        row = (await tx.conn.execute(_CONTENT, {"t": resource_type, "i": resource_id})).first()
         return patients_in(resource_type, resource_id, row[0] if row else None)
 
     def shape(self, resource_type: str, content: bytes) -> bytes:
@@ -178,8 +180,7 @@ class Guard:
 
     async def _active_grants(self, tx: Transaction) -> dict[str, str]:
         if self._grants is None:
-            rows = await tx.conn.execute(text("SELECT patient_id, reason FROM access_grant WHERE subject = :s AND "
-                                              "expires_at > now()"), {"s": self.actor.subject})
+            rows = await tx.conn.execute(_GRANTS, {"s": self.actor.subject})
             self._grants = {r[0]: r[1] for r in rows}
         return self._grants
 

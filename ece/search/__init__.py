@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import parse_qsl, urlencode
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ece.dates import date_range
@@ -23,6 +22,7 @@ from ece.search.query import SearchRequest, encode_cursor, filters_sql, page_sql
 from ece.search.summary import shaped
 from ece.search.terminology import TerminologyCache
 from ece.search.values import bad
+from ece.sqltext import sql_text
 
 __all__ = ["SearchPage", "Sql", "Visibility", "search", "matching_ids", "searchable", "canonical_criteria", "to_query",
            "parse_instant", "SearchRequest"]
@@ -51,7 +51,7 @@ async def search(conn: AsyncConnection, *, resource_types: list[str], pairs: lis
     if request.summary == "count" or request.count == 0:
         total = await _total(conn, request, statement, page_matches=None, when_cheap=False)
         return SearchPage([], [], total, None, request.used, request.count)
-    rows = (await conn.execute(text(page_sql(request, statement)), statement.sql.params)).all()
+    rows = (await conn.execute(sql_text(page_sql(request, statement)), statement.sql.params)).all()
     more = len(rows) > request.count
     rows = rows[: request.count]
     whole = request.cursor is None and not more  # this page holds every match
@@ -89,21 +89,21 @@ async def _total(conn: AsyncConnection, request: SearchRequest, statement, *, pa
     if mode == "none":
         return None
     if mode == "estimate":
-        plan = (await conn.execute(text(f"EXPLAIN (FORMAT JSON) SELECT 1 FROM resource r WHERE {statement.where}"),
+        plan = (await conn.execute(sql_text(f"EXPLAIN (FORMAT JSON) SELECT 1 FROM resource r WHERE {statement.where}"),
                                    statement.sql.params)).scalar_one()
         return int(plan[0]["Plan"]["Plan Rows"])
     if mode == "accurate":
-        return (await conn.execute(text(f"SELECT count(*) FROM resource r WHERE {statement.where}"),
+        return (await conn.execute(sql_text(f"SELECT count(*) FROM resource r WHERE {statement.where}"),
                                    statement.sql.params)).scalar_one()
     if page_matches is not None:
         return page_matches if page_matches <= DEFAULT_COUNT_CAP else None
     capped_sql = f"SELECT count(*) FROM (SELECT 1 FROM resource r WHERE {statement.where} LIMIT :count_cap) m"
     params = {**statement.sql.params, "count_cap": DEFAULT_COUNT_CAP + 1}
     if when_cheap:
-        plan = (await conn.execute(text(f"EXPLAIN (FORMAT JSON) {capped_sql}"), params)).scalar_one()
+        plan = (await conn.execute(sql_text(f"EXPLAIN (FORMAT JSON) {capped_sql}"), params)).scalar_one()
         if plan[0]["Plan"]["Total Cost"] > COUNT_COST_LIMIT:
             return None
-    capped = (await conn.execute(text(capped_sql), params)).scalar_one()
+    capped = (await conn.execute(sql_text(capped_sql), params)).scalar_one()
     return capped if capped <= DEFAULT_COUNT_CAP else None
 
 
@@ -118,8 +118,8 @@ async def matching_ids(conn: AsyncConnection, *, resource_type: str, query: str,
     await terminology.preload(conn, request.filters)
     statement = filters_sql(request, strict=True, terminology=terminology)
     statement.sql.params["limit"] = limit
-    rows = await conn.execute(text(f"SELECT r.id FROM resource r WHERE {statement.where} ORDER BY r.id LIMIT :limit"),
-                              statement.sql.params)
+    rows = await conn.execute(sql_text(f"SELECT r.id FROM resource r WHERE {statement.where} ORDER BY r.id "
+                                       "LIMIT :limit"), statement.sql.params)
     return [r[0] for r in rows]
 
 

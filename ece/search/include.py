@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ece.search.clauses import Sql
 from ece.search.query import Include, SearchRequest
+from ece.sqltext import sql_text
 
 MAX_ITERATIONS = 4
 MAX_INCLUDED = 2000
@@ -66,7 +67,7 @@ async def _fetch(conn: AsyncConnection, request: SearchRequest, keys: list[tuple
     sql = Sql({"types": [k[0] for k in keys], "ids": [k[1] for k in keys]})
     types = sorted({k[0] for k in keys})
     visible = f" AND {request.visible(sql.bind, 'r', types)}" if request.visible is not None else ""
-    return await conn.execute(text(_FETCH + visible), sql.params)
+    return await conn.execute(sql_text(_FETCH + visible), sql.params)
 
 
 def _params(include: Include, frontier: list[tuple[str, str]], limit: int) -> dict:
