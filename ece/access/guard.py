@@ -19,6 +19,7 @@ from ece.access.policy import (
     MINIMUM_PATIENT_ELEMENTS,
     is_patient_data,
     may,
+    names_sql,
     readable_types,
     unrestricted,
     visibility_sql,
@@ -84,7 +85,7 @@ class Guard:
             parts = [] if actor.role is Role.SYSTEM else [visibility_sql(actor, bind, alias, resource_types,
                                                                          one_row=one_row)]
             if limit is not None:
-                parts.append(f"{alias}.resource_type = ANY(CAST({bind(list(limit))} AS text[]))")
+                parts.append(f"{alias}.resource_type = ANY({names_sql(limit)})")
             return "(" + " AND ".join(parts) + ")"
 
         return condition
