@@ -3,12 +3,15 @@
     ECE_TEST_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres .venv/bin/python -m bench.api_cpu
 
 Latency under load is CPU per request (bench.search's CPU budget), and on a shared machine wall-clock time is
-noise: this bench reads the server's own CPU time (user + system, all its threads) before and after each batch
-of sequential requests, so other processes slow it down without changing its figure much. One ``ece serve``
-worker on a fresh ``ece_bench_api_cpu`` database (BENCH_API_PATIENTS patients at two facilities, an identifier
-and a name each, five Observations each); each request kind as a ``system/*.*`` client, as a clinician of
-facility A (row filter on), and with access control off (BENCH_API_MODES=system,clinician,off picks some);
-median over BENCH_API_ROUNDS rounds of BENCH_API_REQUESTS requests, PostgreSQL's CPU not counted.
+noise: this bench reads the server's own CPU time (the kernel's nanosecond run time of each of its threads) before
+and after each batch of sequential requests. One ``ece serve`` worker on a fresh ``ece_bench_api_cpu`` database
+(BENCH_API_PATIENTS patients at two facilities, an identifier and a name each, five Observations each); each
+request kind as a ``system/*.*`` client, as a clinician of facility A (row filter on), and with access control off
+(BENCH_API_MODES=system,clinician,off picks some). After a warm-up of WARMUP requests per kind (a cold worker
+costs up to 40% more: prepared statements, caches), BENCH_API_ROUNDS rounds of a batch of BENCH_API_REQUESTS
+requests per kind, kinds interleaved; printed: the median batch and the 10th percentile (the machine's other work
+inflates CPU time too, through shared caches and cores, so the low batches are the cleaner figure). PostgreSQL's
+CPU is not counted.
 """
 
 from __future__ import annotations
@@ -16,17 +19,17 @@ from __future__ import annotations
 import os
 import statistics
 import time
+from pathlib import Path
 
 import httpx
-import psutil
 
 from bench import access
 
 PATIENTS = int(os.environ.get("BENCH_API_PATIENTS", "200"))
-REQUESTS = int(os.environ.get("BENCH_API_REQUESTS", "300"))
-ROUNDS = int(os.environ.get("BENCH_API_ROUNDS", "3"))
+REQUESTS = int(os.environ.get("BENCH_API_REQUESTS", "50"))
+ROUNDS = int(os.environ.get("BENCH_API_ROUNDS", "30"))
 MODES = os.environ.get("BENCH_API_MODES", "system,clinician,off").split(",")
-WARMUP = 30
+WARMUP = 300
 DATABASE = "ece_bench_api_cpu"
 DNI_SYSTEM = "urn:bench:dni"
 
@@ -60,7 +63,7 @@ def _requests(patients: list[str]) -> dict[str, list[tuple[str, dict]]]:
     in_care = [(n, p) for n, p in enumerate(patients) if n % 2 == 0]
 
     def cycle(make) -> list[tuple[str, dict]]:
-        return [make(*in_care[k % len(in_care)]) for k in range(REQUESTS)]
+        return [make(n, p) for n, p in in_care]
 
     return {
         "read Patient/id": cycle(lambda n, p: (f"/Patient/{p}", {})),
@@ -71,27 +74,36 @@ def _requests(patients: list[str]) -> dict[str, list[tuple[str, dict]]]:
     }
 
 
-def _cpu_seconds(process: psutil.Process) -> float:
-    times = process.cpu_times()
-    return times.user + times.system
+def _cpu_ns(pid: int) -> int:
+    """Run time of every thread of ``pid`` (``/proc/<pid>/task/*/schedstat``, first field, in ns): the ticks of
+    ``/proc/<pid>/stat`` (10 ms) are too coarse for batches of a few hundred milliseconds."""
+    total = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            total += int((task / "schedstat").read_text().split()[0])
+        except FileNotFoundError:  # a thread that ended meanwhile
+            continue
+    return total
 
 
 def _measure(pid: int, base: str, headers: dict[str, str], work: dict[str, list[tuple[str, dict]]]
              ) -> dict[str, list[float]]:
     """µs of server CPU per request, one figure per kind and round (kinds interleaved within a round)."""
-    server = psutil.Process(pid)
     figures: dict[str, list[float]] = {kind: [] for kind in work}
     with httpx.Client(base_url=base, headers=headers, timeout=30) as client:
-        for path, params in (call for calls in work.values() for call in calls[:WARMUP]):
-            client.get(path, params=params).raise_for_status()
-        for _ in range(ROUNDS):
+        for calls in work.values():
+            for n in range(WARMUP):
+                path, params = calls[n % len(calls)]
+                client.get(path, params=params).raise_for_status()
+        for round_number in range(ROUNDS):
             for kind, calls in work.items():
-                before = _cpu_seconds(server)
-                for path, params in calls:
+                batch = [calls[(round_number * REQUESTS + n) % len(calls)] for n in range(REQUESTS)]
+                before = _cpu_ns(pid)
+                for path, params in batch:
                     response = client.get(path, params=params)
                     if response.status_code != 200 or (params and not response.json().get("entry")):
                         raise SystemExit(f"{kind}: {response.status_code} {response.text[:300]}")
-                figures[kind].append(1e6 * (_cpu_seconds(server) - before) / len(calls))
+                figures[kind].append((_cpu_ns(pid) - before) / 1000 / len(batch))
     return figures
 
 
@@ -117,12 +129,13 @@ def main() -> None:
         finally:
             process.terminate()
             process.wait(15)
-    print(f"API CPU per request, µs (median of {ROUNDS} rounds x {REQUESTS} sequential requests, 1 worker, "
-          f"{PATIENTS} patients x 5 Observations; min-max of the rounds in brackets)")
-    print(f"{'request':30}" + "".join(f"{name:>24}" for name in runs))
+    print(f"API CPU per request, µs: median batch [10th percentile] of {ROUNDS} batches x {REQUESTS} sequential "
+          f"requests per kind, 1 worker, {PATIENTS} patients x 5 Observations")
+    print(f"{'request':30}" + "".join(f"{name:>18}" for name in runs))
     for kind in work:
-        cells = [f"{statistics.median(r[kind]):8.0f} [{min(r[kind]):5.0f}-{max(r[kind]):5.0f}]" for r in runs.values()]
-        print(f"{kind:30}" + "".join(f"{c:>24}" for c in cells))
+        cells = [f"{statistics.median(r[kind]):7.0f} [{statistics.quantiles(r[kind], n=10)[0]:5.0f}]"
+                 for r in runs.values()]
+        print(f"{kind:30}" + "".join(f"{c:>18}" for c in cells))
     print(f"total bench time {time.perf_counter() - began:.0f} s")
 
 
