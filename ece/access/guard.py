@@ -40,11 +40,11 @@ _VERB = {"c": "crear / create", "r": "leer / read", "u": "modificar / update", "
 
 
 @lru_cache(maxsize=1024)
-def _type_limit(actor: Actor) -> tuple[str, ...] | None:
+def _type_limit(actor: Actor) -> frozenset[str] | None:
     """The readable types when the actor's role or scopes leave some out; None when every type is readable."""
     every = sorted(served_types())
     readable = readable_types(actor, every)
-    return None if len(readable) == len(every) else tuple(readable)
+    return None if len(readable) == len(every) else frozenset(readable)
 
 
 @dataclass
@@ -84,9 +84,12 @@ class Guard:
         def condition(bind, alias: str, resource_types=None, *, one_row: bool = False) -> str:
             parts = [] if actor.role is Role.SYSTEM else [visibility_sql(actor, bind, alias, resource_types,
                                                                          one_row=one_row)]
-            if limit is not None:
-                parts.append(f"{alias}.resource_type = ANY({names_sql(limit)})")
-            return "(" + " AND ".join(parts) + ")"
+            # The row is of one of ``resource_types`` when they are given: the limit need name only those, and
+            # nothing when it admits them all (a clinician's is every type but a few).
+            if limit is not None and (resource_types is None or not limit.issuperset(resource_types)):
+                kept = tuple(sorted(limit if resource_types is None else limit.intersection(resource_types)))
+                parts.append(f"{alias}.resource_type = ANY({names_sql(kept)})")
+            return "(" + " AND ".join(parts) + ")" if parts else "TRUE"
 
         return condition
 

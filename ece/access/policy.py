@@ -130,9 +130,8 @@ def visibility_sql(actor: Actor, bind: Binder, alias: str, resource_types: Seque
     types = None if resource_types is None else frozenset(resource_types)
     if actor.role is Role.SYSTEM or (types is not None and not any(map(is_patient_data, types))):
         return "TRUE"
-    not_patient_data = f"NOT ({alias}.resource_type = ANY({names_sql(tuple(sorted(patient_links())))}))"
     if actor.role is Role.ADMIN:
-        return not_patient_data
+        return _not_patient_data(alias, types) or "FALSE"
     branches = [_row_visibility(actor, bind, alias, types, one_row)]
     if types is None or "Provenance" in types:
         branches.append(_trail_of_visible(actor, bind, alias, one_row))
@@ -144,20 +143,34 @@ def visibility_sql(actor: Actor, bind: Binder, alias: str, resource_types: Seque
 def _row_visibility(actor: Actor, bind: Binder, alias: str, types: frozenset[str] | None = None,
                     one_row: bool = False) -> str:
     """Visibility of a row by its own links: a patient's data, a referral of the region, or no patient data."""
-    not_patient_data = f"NOT ({alias}.resource_type = ANY({names_sql(tuple(sorted(patient_links())))}))"
+    not_patient_data = _not_patient_data(alias, types)
     if actor.role is Role.COORDINATOR:
         region = actor.region or ""
         tagged = _region_tagged(bind, alias, region)
         routed = (f"{alias}.id IN (SELECT l.target_id FROM search_reference l WHERE l.resource_type = ANY("
                   f"{names_sql(tuple(sorted(REFERRAL_TYPES)))}) AND l.param IN ('patient', 'subject') AND "
                   f"l.target_type = 'Patient' AND {_region_tagged(bind, 'l', region, id_column='resource_id')})")
-        return (f"({not_patient_data} OR ({alias}.resource_type = ANY({names_sql(tuple(sorted(REFERRAL_TYPES)))}) "
-                f"AND {tagged}) OR ({alias}.resource_type = 'Patient' AND {routed}))")
+        return _any_of(not_patient_data,
+                       f"({alias}.resource_type = ANY({names_sql(tuple(sorted(REFERRAL_TYPES)))}) AND {tagged})",
+                       f"({alias}.resource_type = 'Patient' AND {routed})")
     if actor.role is Role.PATIENT:
         own = bind((actor.patient or "").partition("/")[2])
-        return f"({not_patient_data} OR {linked_to(bind, alias, lambda patient: f'{patient} = {own}', types)})"
+        return _any_of(not_patient_data, linked_to(bind, alias, lambda patient: f"{patient} = {own}", types))
     in_care = linked_to(bind, alias, lambda patient: clinician_may_see(actor, bind, patient, one_row=one_row), types)
-    return f"({not_patient_data} OR {in_care})"
+    return _any_of(not_patient_data, in_care)
+
+
+def _not_patient_data(alias: str, types: frozenset[str] | None) -> str | None:
+    """The row ``alias`` is no patient data; None when every type it may have is patient data (the condition would
+    be false, and its list of some seventy types would only lengthen the statement)."""
+    if types is not None and all(map(is_patient_data, types)):
+        return None
+    return f"NOT ({alias}.resource_type = ANY({names_sql(tuple(sorted(patient_links())))}))"
+
+
+def _any_of(*conditions: str | None) -> str:
+    kept = [c for c in conditions if c is not None]
+    return "(" + " OR ".join(kept) + ")" if kept else "FALSE"
 
 
 def _trail_of_visible(actor: Actor, bind: Binder, alias: str, one_row: bool) -> str:
