@@ -23,6 +23,7 @@ from ece.access.audit_routes import router as audit_router
 from ece.access.gate import AccessGate
 from ece.access.operations import OPERATIONS as ACCESS_OPERATIONS
 from ece.access.routes import router as access_router
+from ece.api.hot import hot_router
 from ece.api.routes import router as fhir_router
 from ece.capability import capability_statement, declare_profiles, declare_security
 from ece.errors import FhirError, Issue, PayloadTooLarge
@@ -36,6 +37,15 @@ from referral.routing_operation import OPERATIONS as REFERRAL_ROUTING_OPERATIONS
 
 log = logging.getLogger(__name__)
 FHIR_JSON = "application/fhir+json"
+# Included in this order before the generic FHIR routes, whose /fhir/{type}... paths would take theirs.
+ROUTERS_AHEAD_OF_FHIR = (
+    access_router,  # /fhir/{type}/{id}/{type} would take $access-log
+    audit_router,  # /fhir/{type}: AuditEvent is served from the audit trail
+    notifications_router,  # /fhir/{type}/{id}... would take Communication/{id}/$resend
+    profiles_router,  # /fhir/{type}/{id} would take ValueSet/$expand
+    referral_routing_router,  # /fhir/{type}/{id}/{type} would take $route and $evaluate-measure
+    referral_router,  # /fhir/{type}/{id} would take its paths
+)
 
 
 def outcome_response(error: FhirError) -> Response:
@@ -115,8 +125,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     app.state.public_base_url = settings.public_base_url
     if settings.public_base_url:
         configure_local_bases(settings.public_base_url)
-    # National profiles in the write path (ECE_ENFORCED_PROFILE_TYPES); their routes go first, or
-    # /fhir/{type}/{id} would take ValueSet/$expand.
+    # National profiles in the write path (ECE_ENFORCED_PROFILE_TYPES); their routes go ahead of the generic ones.
     install_validator(settings.enforced_profile_types)
     install_terminology()
     install_referral_engine(settings)
@@ -125,17 +134,15 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     declare_profiles({}, ACCESS_OPERATIONS)
     app.state.login_attempts_per_minute = settings.login_attempts_per_minute
     app.state.login_token_minutes = settings.login_token_minutes
-    app.include_router(access_router)  # before /fhir/{type}/{id}/{type}, which would take $access-log
-    app.include_router(audit_router)  # before /fhir/{type}: AuditEvent is served from the audit trail
     # Outbox rows go to the broker after commit; /health pings it. Importing the Celery app resolves the broker.
     from app.celery_app import install_notifications, ping_broker
 
     install_notifications(settings)
     app.state.broker_ping = ping_broker
-    app.include_router(notifications_router)  # before /fhir/{type}/{id}... would take Communication/{id}/$resend
-    app.include_router(profiles_router)
-    app.include_router(referral_routing_router)
-    app.include_router(referral_router)  # before the generic router, whose /fhir/{type}/{id} would take its paths
+    # Read and type search first, on paths no other router serves (ece.api.hot): the route table is long.
+    app.include_router(hot_router(ROUTERS_AHEAD_OF_FHIR))
+    for router in ROUTERS_AHEAD_OF_FHIR:
+        app.include_router(router)
     app.include_router(fhir_router)
     _install_error_handlers(app)
     app.state.access = access_config(settings)
