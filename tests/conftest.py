@@ -178,14 +178,16 @@ def serve_live(server_admin_url: str, name: str, extra_env: dict[str, str]) -> I
     else:
         process.kill()
         raise RuntimeError("the server did not start within 60 s")
-    yield base
-    process.terminate()
     try:
-        process.wait(10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-    log.close()
-    _drop_database(server_admin_url, name)
+        yield base
+    finally:  # ``close()`` on this generator (session fixtures do that) raises GeneratorExit at the yield
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+        _drop_database(server_admin_url, name)
 
 
 @pytest.fixture
