@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PATIENTS = int(os.environ.get("BENCH_ACCESS_PATIENTS", "400"))
 REQUESTS = int(os.environ.get("BENCH_ACCESS_REQUESTS", "200"))
 DATABASE = "ece_bench_access"
+DNI_SYSTEM = "urn:bench:dni"
 KEY_FILE = ROOT / "var" / "bench-signing-key.pem"
 
 
@@ -87,20 +88,24 @@ def _headers(role: str, **claims) -> dict[str, str]:
     return {"Authorization": f"Bearer {local_issuer(Settings()).mint(actor, minutes=120)}"}
 
 
-def _seed(base: str, system: dict[str, str]) -> dict:
+def _seed(base: str, system: dict[str, str], patients_wanted: int = PATIENTS) -> dict:
+    """Patients alternating between two facilities, each with an identifier (``DNI_SYSTEM|n``, 13 digits) and a
+    name (``Bench`` + n, 4 digits), and five coded Observations. Answers facility A's (even n) patients with their
+    numbers, and their Observations."""
     tag = uuid.uuid4().hex[:8]
     with httpx.Client(base_url=base, headers=system, timeout=60) as client:
         orgs = [client.post("/Organization", json={"resourceType": "Organization", "name": f"H{n} {tag}"}).json()["id"]
                 for n in range(2)]
         patients: list[str] = []
         observations: list[str] = []
-        for start in range(0, PATIENTS, 50):
+        for start in range(0, patients_wanted, 50):
             entries = []
-            for n in range(start, min(start + 50, PATIENTS)):
+            for n in range(start, min(start + 50, patients_wanted)):
                 full = f"urn:uuid:{uuid.uuid4()}"
                 entries.append({"fullUrl": full, "request": {"method": "POST", "url": "Patient"}, "resource": {
-                    "resourceType": "Patient", "name": [{"family": f"Bench{n}"}],
-                    "managingOrganization": {"reference": f"Organization/{orgs[n % 2]}"}}})
+                    "resourceType": "Patient", "identifier": [{"system": DNI_SYSTEM, "value": f"{n:013d}"}],
+                    "name": [{"family": f"Bench{n:04d}", "given": ["Ana"]}], "gender": "female",
+                    "birthDate": "1990-01-01", "managingOrganization": {"reference": f"Organization/{orgs[n % 2]}"}}})
                 entries += [{"request": {"method": "POST", "url": "Observation"}, "resource": {
                     "resourceType": "Observation", "status": "final", "subject": {"reference": full},
                     "code": {"coding": [{"system": "urn:bench", "code": f"c{k}"}]},
@@ -112,8 +117,8 @@ def _seed(base: str, system: dict[str, str]) -> dict:
             observations += [i for n, i in enumerate(ids) if n % 6]
     # Facility A's patients (even positions) and their Observations.
     in_care = patients[0::2]
-    return {"facility": orgs[0], "patients": in_care, "observations": [o for n, o in enumerate(observations)
-                                                                       if (n // 5) % 2 == 0]}
+    return {"facility": orgs[0], "patients": in_care, "numbers": list(range(0, patients_wanted, 2)),
+            "observations": [o for n, o in enumerate(observations) if (n // 5) % 2 == 0]}
 
 
 def _analyze(database_url: str) -> None:

@@ -31,44 +31,19 @@ ROUNDS = int(os.environ.get("BENCH_API_ROUNDS", "30"))
 MODES = os.environ.get("BENCH_API_MODES", "system,clinician,off").split(",")
 WARMUP = 300
 DATABASE = "ece_bench_api_cpu"
-DNI_SYSTEM = "urn:bench:dni"
 
 
-def _seed(base: str, system: dict[str, str]) -> dict:
-    """Patients (even positions at facility A) with an identifier and a name, five coded Observations each."""
-    with httpx.Client(base_url=base, headers=system, timeout=60) as client:
-        orgs = [client.post("/Organization", json={"resourceType": "Organization", "name": f"H{n}"}).json()["id"]
-                for n in range(2)]
-        patients: list[str] = []
-        for start in range(0, PATIENTS, 50):
-            entries = []
-            for n in range(start, min(start + 50, PATIENTS)):
-                full = f"urn:uuid:00000000-0000-4000-8000-{n:012d}"
-                entries.append({"fullUrl": full, "request": {"method": "POST", "url": "Patient"}, "resource": {
-                    "resourceType": "Patient", "identifier": [{"system": DNI_SYSTEM, "value": f"{n:013d}"}],
-                    "name": [{"family": f"Cpu{n:04d}", "given": ["Ana"]}], "gender": "female",
-                    "birthDate": "1990-01-01", "managingOrganization": {"reference": f"Organization/{orgs[n % 2]}"}}})
-                entries += [{"request": {"method": "POST", "url": "Observation"}, "resource": {
-                    "resourceType": "Observation", "status": "final", "subject": {"reference": full},
-                    "code": {"coding": [{"system": "urn:bench", "code": f"c{k}"}]},
-                    "valueQuantity": {"value": k, "unit": "mg"}}} for k in range(5)]
-            response = client.post("", json={"resourceType": "Bundle", "type": "transaction", "entry": entries})
-            response.raise_for_status()
-            patients += [e["response"]["location"].split("/")[1] for e in response.json()["entry"]][::6]
-    return {"facility": orgs[0], "patients": patients}
-
-
-def _requests(patients: list[str]) -> dict[str, list[tuple[str, dict]]]:
-    """Facility A's patients only, so the clinician's requests are answered, not refused."""
-    in_care = [(n, p) for n, p in enumerate(patients) if n % 2 == 0]
+def _requests(data: dict) -> dict[str, list[tuple[str, dict]]]:
+    """Facility A's patients only (bench.access's seed), so the clinician's requests are answered, not refused."""
+    in_care = list(zip(data["numbers"], data["patients"], strict=True))
 
     def cycle(make) -> list[tuple[str, dict]]:
         return [make(n, p) for n, p in in_care]
 
     return {
         "read Patient/id": cycle(lambda n, p: (f"/Patient/{p}", {})),
-        "Patient?identifier=": cycle(lambda n, p: ("/Patient", {"identifier": f"{DNI_SYSTEM}|{n:013d}"})),
-        "Patient?name=": cycle(lambda n, p: ("/Patient", {"name": f"Cpu{n:04d}"})),
+        "Patient?identifier=": cycle(lambda n, p: ("/Patient", {"identifier": f"{access.DNI_SYSTEM}|{n:013d}"})),
+        "Patient?name=": cycle(lambda n, p: ("/Patient", {"name": f"Bench{n:04d}"})),
         "Observation?subject=&code=": cycle(lambda n, p: ("/Observation", {"subject": f"Patient/{p}",
                                                                          "code": f"urn:bench|c{n % 5}"})),
     }
@@ -113,10 +88,10 @@ def main() -> None:
     system = access._headers("system", scopes=frozenset({"system/*.*"}))
     process, base = access._serve(database_url, enforced=True)
     try:
-        data = _seed(base, system)
+        data = access._seed(base, system, PATIENTS)
         access._analyze(database_url)
         clinician = access._headers("clinician", facility=f"Organization/{data['facility']}")
-        work = _requests(data["patients"])
+        work = _requests(data)
         runs = {mode: _measure(process.pid, base, headers, work)
                 for mode, headers in (("system", system), ("clinician", clinician)) if mode in MODES}
     finally:
