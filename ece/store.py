@@ -122,6 +122,22 @@ def same_content(stored: str | None, data: dict) -> bool:
     return _comparable(fhirjson.loads(stored)) == _comparable(data)
 
 
+async def update_if_changed(tx: Transaction, resources: list[dict]) -> int:
+    """PUT each resource (each with its id) whose current version is missing, deleted or different; answers how
+    many were written. For the server's own definitions, installed again at every start."""
+    keys = [(data["resourceType"], data["id"]) for data in resources]
+    await lock(tx, lock_keys(keys))
+    stored = await current_contents(tx, keys)
+    written = 0
+    for key, data in zip(keys, resources, strict=True):
+        current = stored.get(key)
+        if current is not None and not current[1] and same_content(current[2], data):
+            continue
+        await update(tx, resource_type=key[0], resource_id=key[1], data=data)
+        written += 1
+    return written
+
+
 def _comparable(data: dict) -> bytes:
     meta = {k: v for k, v in (data.get("meta") or {}).items() if k not in ("versionId", "lastUpdated")}
     body = {k: v for k, v in data.items() if k != "meta"}

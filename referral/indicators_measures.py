@@ -158,15 +158,4 @@ def measure_resource(indicator: Indicator) -> dict:
 
 async def install_measures(tx: Transaction) -> int:
     """Write the Measures that are missing or differ from their definition; answers how many were written."""
-    keys = [("Measure", i.id) for i in INDICATORS]
-    await store.lock(tx, store.lock_keys(keys))
-    current = await store.current_contents(tx, keys)
-    written = 0
-    for indicator in INDICATORS:
-        data = measure_resource(indicator)
-        stored = current.get(("Measure", indicator.id))
-        if stored is not None and not stored[1] and store.same_content(stored[2], data):
-            continue
-        await store.update(tx, resource_type="Measure", resource_id=indicator.id, data=data)
-        written += 1
-    return written
+    return await store.update_if_changed(tx, [measure_resource(indicator) for indicator in INDICATORS])

@@ -51,10 +51,4 @@ OPERATIONS = {"ServiceRequest": [{"name": "route", "definition": ROUTE_URL}],
 
 async def install_route_operation(tx: Transaction) -> bool:
     """Write the OperationDefinition when it is missing or differs; answers whether it was written."""
-    key = ("OperationDefinition", ROUTE_ID)
-    await store.lock(tx, store.lock_keys([key]))
-    stored = (await store.current_contents(tx, [key])).get(key)
-    if stored is not None and not stored[1] and store.same_content(stored[2], ROUTE_OPERATION):
-        return False
-    await store.update(tx, resource_type="OperationDefinition", resource_id=ROUTE_ID, data=ROUTE_OPERATION)
-    return True
+    return await store.update_if_changed(tx, [ROUTE_OPERATION]) == 1

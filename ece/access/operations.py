@@ -63,14 +63,4 @@ OPERATIONS = {"Patient": [{"name": d["code"], "definition": d["url"]} for d in D
 
 async def install_access_operations(tx: Transaction) -> int:
     """Write each OperationDefinition that is missing or differs; answers how many were written."""
-    keys = [("OperationDefinition", d["id"]) for d in DEFINITIONS]
-    await store.lock(tx, store.lock_keys(keys))
-    stored = await store.current_contents(tx, keys)
-    written = 0
-    for key, definition in zip(keys, DEFINITIONS, strict=True):
-        current = stored.get(key)
-        if current is not None and not current[1] and store.same_content(current[2], definition):
-            continue
-        await store.update(tx, resource_type="OperationDefinition", resource_id=definition["id"], data=definition)
-        written += 1
-    return written
+    return await store.update_if_changed(tx, list(DEFINITIONS))
