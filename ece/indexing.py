@@ -9,12 +9,14 @@ R4 search.html#ptypes gives the matching rules each value type is indexed for.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from functools import cache
 from typing import Any
 
 from ece import ucum
+from ece.computed_params import COMPUTED
 from ece.dates import END_OF_TIME, START_OF_TIME, date_range, fold
 from ece.fulltext import full_text
 from ece.references import local_reference, parse_reference
@@ -52,6 +54,8 @@ class IndexedParam:
     components: tuple[Component, ...] = ()
     # Names and addresses also match from each word (see _word_starts).
     word_starts: bool = False
+    # The values of a parameter whose expression is not a navigation (ece.computed_params); paths are then ().
+    compute: Callable[[dict], list[Any]] | None = None
 
 
 def _compile_paths(spec: dict) -> tuple[Path, ...]:
@@ -174,7 +178,11 @@ def indexed_params(resource_type: str) -> tuple[IndexedParam, ...]:
         specs.setdefault(name, search_parameters()["Resource"][name])
     out = []
     for name, spec in sorted(specs.items()):
-        if spec["type"] not in INDEXED_TYPES or not spec.get("paths"):
+        compute = COMPUTED.get(spec["url"])
+        if spec["type"] not in INDEXED_TYPES or not (spec.get("paths") or compute):
+            continue
+        if compute is not None:
+            out.append(IndexedParam(name, spec["type"], (), tuple(spec.get("targets") or ()), compute=compute))
             continue
         components: tuple[Component, ...] = ()
         if spec["type"] == "composite":
@@ -252,7 +260,7 @@ class IndexRows:
 def extract(resource_type: str, data: dict) -> IndexRows:
     rows = IndexRows(text=[full_text(resource_type, data)])
     for param in indexed_params(resource_type):
-        values = [v for path in param.paths for v in navigate(data, path)]
+        values = param.compute(data) if param.compute else [v for path in param.paths for v in navigate(data, path)]
         if not values:
             continue
         target: list[tuple] = getattr(rows, param.type)

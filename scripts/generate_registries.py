@@ -293,6 +293,13 @@ _NAME = re.compile(r"[A-Za-z_]\w*")
 _CAST = re.compile(r"(?:as|ofType)\((\w+)\)")
 _RESOLVE = re.compile(r"where\(resolve\(\) is (\w+)\)")
 _EQUALS = re.compile(r"where\((\w+)\s*=\s*'([^']*)'\)")
+_EXTENSION = re.compile(r"extension\('([^']+)'\)")
+# R4's individual-mothersMaidenName expression names a url no extension has; the extension R4 publishes
+# (extension-patient-mothersmaidenname.html) is the second. Both are indexed, so data following either is found.
+_EXTENSION_ERRATA = {
+    "http://hl7.org/fhir/StructureDefinition/patient-extensions-Patient-mothersMaidenName":
+        "http://hl7.org/fhir/StructureDefinition/patient-mothersMaidenName",
+}
 _PAREN_HEAD = re.compile(r"\((?P<inner>[^()|]+)\)(?P<rest>(?:\.\w+)*)")
 _AS_OPERATOR = re.compile(r"(?P<path>\S+) as (?P<type>\w+)")
 
@@ -348,6 +355,13 @@ def parse_path(alternative: str, root: str, tables: Tables, choices: Choices) ->
                     return None
                 new_states.append((steps[:-1] + [{"name": steps[-1], "where": {m[1]: m[2]}}], cur))
             states = new_states
+            continue
+        if m := _EXTENSION.fullmatch(seg):  # FHIRPath extension(url): the value of the extension with that url
+            if i != len(segments) or not all("extension" in tables.get(cur, {}) for _steps, cur in states):
+                return None
+            urls = [m[1], *([_EXTENSION_ERRATA[m[1]]] if m[1] in _EXTENSION_ERRATA else [])]
+            states = [(steps + [{"name": "extension", "where": {"url": url}}], "Extension")
+                      for steps, _ in states for url in urls]
             continue
         if not _NAME.fullmatch(seg):
             return None

@@ -121,7 +121,15 @@ def test_string_token_and_choice_search_parameters(search: dict[str, Any]) -> No
     ]
     # An un-cast choice is polymorphic: one path per allowed type.
     assert {"steps": ["effectiveDateTime"]} in search["Observation"]["date"]["paths"]
-    assert search["Patient"]["deceased"]["paths"] is None  # not a plain navigation
+    assert search["Patient"]["deceased"]["paths"] is None  # not a plain navigation (ece.computed_params)
+    assert search["DiagnosticReport"]["assessed-condition"]["paths"] == [{"steps": [{"name": "extension", "where": {
+        "url": "http://hl7.org/fhir/StructureDefinition/DiagnosticReport-geneticsAssessedCondition"}}]}]
+
+
+def test_mothers_maiden_name_follows_both_the_expression_and_the_published_extension(search: dict[str, Any]) -> None:
+    urls = [path["steps"][0]["where"]["url"] for path in search["Patient"]["mothersMaidenName"]["paths"]]
+    assert urls == ["http://hl7.org/fhir/StructureDefinition/patient-extensions-Patient-mothersMaidenName",
+                    "http://hl7.org/fhir/StructureDefinition/patient-mothersMaidenName"]
     assert "_id" in search["Resource"] and "_id" not in search["Patient"]
 
 
