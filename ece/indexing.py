@@ -86,7 +86,7 @@ def register_search_parameters(parameters: dict[str, dict[str, dict]]) -> None:
     """Add search parameters (done once at start-up, before any write); ``ece reindex`` indexes existing data."""
     for resource_type, specs in parameters.items():
         _extra_parameters.setdefault(resource_type, {}).update(specs)
-    for cached in (_by_url, indexed_params, indexed_param):
+    for cached in (_by_url, indexed_params, indexed_param, _paths_by_first_element):
         cached.cache_clear()
 
 
@@ -257,10 +257,30 @@ class IndexRows:
     text: list[tuple] = field(default_factory=list)
 
 
+@cache
+def _paths_by_first_element(resource_type: str) -> dict[str | None, tuple[tuple[int, Path], ...]]:
+    """The paths of ``indexed_params(resource_type)`` (by position) grouped by the element they start from;
+    None for the paths at the root (the composites). A resource holds a dozen of the elements its 20-40
+    parameters start from: extraction walks only the paths whose first element is present."""
+    grouped: dict[str | None, list[tuple[int, Path]]] = {}
+    for position, param in enumerate(indexed_params(resource_type)):
+        for path in param.paths:
+            first = (path.steps[0] if isinstance(path.steps[0], str) else path.steps[0][0]) if path.steps else None
+            grouped.setdefault(first, []).append((position, path))
+    return {first: tuple(paths) for first, paths in grouped.items()}
+
+
 def extract(resource_type: str, data: dict) -> IndexRows:
     rows = IndexRows(text=[full_text(resource_type, data)])
-    for param in indexed_params(resource_type):
-        values = param.compute(data) if param.compute else [v for path in param.paths for v in navigate(data, path)]
+    params = indexed_params(resource_type)
+    grouped = _paths_by_first_element(resource_type)
+    values_at: dict[int, list[Any]] = {}
+    for first in (None, *data):
+        for position, path in grouped.get(first, ()):
+            if found := navigate(data, path):
+                values_at.setdefault(position, []).extend(found)
+    for position, param in enumerate(params):
+        values = param.compute(data) if param.compute else values_at.get(position)
         if not values:
             continue
         target: list[tuple] = getattr(rows, param.type)
