@@ -56,3 +56,18 @@ async def unit_of_work(engine: AsyncEngine) -> AsyncIterator[Transaction]:
             yield tx
             await tx.run_before_commit()
         await tx.run_after_commit()
+
+
+@asynccontextmanager
+async def read_unit(engine: AsyncEngine) -> AsyncIterator[Transaction]:
+    """The unit of a request that only reads, and appends its own audit: statements run in autocommit, which
+    saves the BEGIN and COMMIT round trips. The reads see what they would see in a transaction (at READ
+    COMMITTED every statement takes a snapshot of its own either way), and the one write, the audit batch run
+    by the before-commit hooks, is a single statement, so it is atomic alone. Nothing else may write here."""
+    async with engine.connect() as conn:
+        await conn.execution_options(isolation_level="AUTOCOMMIT")
+        tx = Transaction(conn)
+        yield tx
+        await tx.run_before_commit()
+    await tx.run_after_commit()
+
