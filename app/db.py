@@ -32,16 +32,20 @@ def libpq_url(url: str) -> str:
     return "postgresql://" + sqlalchemy_url(url)[len("postgresql+psycopg://"):]
 
 
-def make_async_engine(url: str, *, pool_size: int = 10, synchronous_commit: bool = True) -> AsyncEngine:
+def make_async_engine(url: str, *, pool_size: int = 10, synchronous_commit: bool = True,
+                      statement_timeout_s: float = 0) -> AsyncEngine:
     """``synchronous_commit=False`` only for work that is safe to redo after a crash (the notification deliveries:
     a commit lost with the last fraction of a second of WAL leaves its outbox row undelivered, and it is delivered
-    again under the same idempotency key); never for the API."""
+    again under the same idempotency key); never for the API. ``statement_timeout_s`` > 0: PostgreSQL cancels any
+    statement running longer (the API's limit, so one costly search cannot hold a connection and a core)."""
     # Sessions in UTC: timestamps come back in one zone whatever the server's TimeZone setting. Custom plans
     # always: psycopg prepares repeated statements, and PostgreSQL's generic plan for a prepared search (one row
     # per parameter assumed) was measured 100 to 5,000 times slower than the custom one (bench/search.py).
     options = "-c TimeZone=UTC -c plan_cache_mode=force_custom_plan"
     if not synchronous_commit:
         options += " -c synchronous_commit=off"
+    if statement_timeout_s > 0:
+        options += f" -c statement_timeout={max(1, round(statement_timeout_s * 1000))}"
     return create_async_engine(sqlalchemy_url(url), pool_size=pool_size, max_overflow=pool_size,
                                connect_args={"options": options})
 

@@ -10,6 +10,8 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from psycopg.errors import QueryCanceled
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -26,7 +28,7 @@ from ece.access.routes import router as access_router
 from ece.api.hot import hot_router
 from ece.api.routes import router as fhir_router
 from ece.capability import capability_statement, declare_profiles, declare_security
-from ece.errors import FhirError, Issue, PayloadTooLarge
+from ece.errors import FhirError, Issue, PayloadTooLarge, TooCostly
 from ece.notifications.api import router as notifications_router
 from ece.references import configure_local_bases
 from fhir_profiles.api import router as profiles_router
@@ -103,7 +105,8 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         url = database_url or resolve_database_url(settings)
-        app.state.engine = make_async_engine(url, pool_size=settings.db_pool_size)
+        app.state.engine = make_async_engine(url, pool_size=settings.db_pool_size,
+                                             statement_timeout_s=settings.statement_timeout_seconds)
         # Everything loaded at start-up (registries, models, compiled profiles) lives as long as the process:
         # keep it out of the collector's generations, or each full collection walks it (~150 ms pauses).
         capability_statement(settings.public_base_url or "")  # builds every registry and compiled parameter
@@ -144,7 +147,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     for router in ROUTERS_AHEAD_OF_FHIR:
         app.include_router(router)
     app.include_router(fhir_router)
-    _install_error_handlers(app)
+    _install_error_handlers(app, settings)
     app.state.access = access_config(settings)
     app.state.access.on_refused = _audit_unauthenticated
     declare_security(capability_security(settings, app.state.access))
@@ -185,7 +188,7 @@ async def _audit_unauthenticated(scope: Scope, error: Unauthenticated) -> None:
     await audit.record_now(scope["app"].state.engine, event)
 
 
-def _install_error_handlers(app: FastAPI) -> None:
+def _install_error_handlers(app: FastAPI, settings: Settings) -> None:
     @app.exception_handler(FhirError)
     async def fhir_error(request: Request, error: FhirError) -> Response:
         if isinstance(error, Forbidden):
@@ -204,6 +207,15 @@ def _install_error_handlers(app: FastAPI) -> None:
         code = "not-found" if error.status_code == 404 else "not-supported"
         return outcome_response(FhirError([Issue(code, f"{error.detail} ({request.method} {request.url.path})")],
                                           error.status_code))
+
+    @app.exception_handler(DBAPIError)
+    async def database_error(request: Request, error: DBAPIError) -> Response:
+        if isinstance(error.orig, QueryCanceled):  # statement_timeout: the unit of work rolled back
+            return outcome_response(TooCostly([Issue("too-costly", (
+                f"La consulta superó el tiempo máximo ({settings.statement_timeout_seconds:g} s) y se canceló; no se "
+                "guardó nada. Acote la búsqueda (más criterios, _count menor) / the query ran past the time limit "
+                "and was cancelled; nothing was saved. Narrow the search"))]))
+        return await unexpected(request, error)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, error: Exception) -> Response:

@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     # Uvicorn worker processes for ``ece serve``.
     workers: int = 1
     db_pool_size: int = 10
+    # The longest a statement of an API request may run before PostgreSQL cancels it (400 too-costly); 0: no limit.
+    # Command-line loads and tasks have none. A transaction Bundle at the 64 MB body limit writes in about 25 s.
+    statement_timeout_seconds: float = Field(default=60.0, ge=0)
     # Public base of the FHIR endpoint, used in Location headers and Bundle links when the
     # server sits behind a proxy. Empty means: derived from each request.
     public_base_url: str | None = None

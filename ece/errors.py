@@ -106,6 +106,16 @@ class PayloadTooLarge(FhirError):
         super().__init__(issues, 413)
 
 
+class TooCostly(FhirError):
+    """A statement ran past the server's time limit and PostgreSQL cancelled it (``statement_timeout``). Nothing
+    was written. 400: the request, not the server, is what to change: a narrower search, a smaller Bundle."""
+
+    default_code = "too-costly"
+
+    def __init__(self, issues: list[Issue]):
+        super().__init__(issues, 400)
+
+
 class UnsupportedMediaType(FhirError):
     default_code = "not-supported"
 
