@@ -18,7 +18,7 @@ from ece.fulltext import definition_url, supports
 from ece.indexing import indexed_params, parameter_url
 from ece.search.clauses import Sql, Visibility
 from ece.search.include import included
-from ece.search.query import SearchRequest, encode_cursor, filters_sql, page_sql, parse_request
+from ece.search.query import Cursor, SearchRequest, encode_cursor, filters_sql, page_cursor, page_sql, parse_request
 from ece.search.summary import shaped
 from ece.search.terminology import TerminologyCache
 from ece.search.values import bad
@@ -51,16 +51,20 @@ async def search(conn: AsyncConnection, *, resource_types: list[str], pairs: lis
     if request.summary == "count" or request.count == 0:
         total = await _total(conn, request, statement, page_matches=None, when_cheap=False)
         return SearchPage([], [], total, None, request.used, request.count)
-    rows = (await conn.execute(sql_text(page_sql(request, statement)), statement.sql.params)).all()
+    cursor = page_cursor(request)
+    rows = (await conn.execute(sql_text(page_sql(request, statement, cursor)), statement.sql.params)).all()
     more = len(rows) > request.count
     rows = rows[: request.count]
-    whole = request.cursor is None and not more  # this page holds every match
-    total = await _total(conn, request, statement, page_matches=len(rows) if whole else None, when_cheap=True)
+    if cursor is not None and request.total is None:
+        total = cursor.total  # the first page's default total, carried: not planned and counted again per page
+    else:
+        whole = cursor is None and not more  # this page holds every match
+        total = await _total(conn, request, statement, page_matches=len(rows) if whole else None, when_cheap=True)
     matches = [(r[0], r[1], r[2].encode()) for r in rows]
     next_cursor = None
     if more:
         last = rows[-1]
-        next_cursor = encode_cursor([*last[3:], last[0], last[1]])
+        next_cursor = encode_cursor(Cursor(list(last[3:]), last[0], last[1], total))
     extra = await included(conn, request, matches)
     if request.summary or request.elements:
         matches = [(t, i, shaped(t, c, request.summary, request.elements)) for t, i, c in matches]
@@ -72,9 +76,10 @@ async def search(conn: AsyncConnection, *, resource_types: list[str], pairs: lis
 # Without an explicit _total, matches are counted up to this many; a larger set gets no Bundle.total (it is
 # optional, R4 bundle.html) rather than a count that would cost more than the page itself.
 DEFAULT_COUNT_CAP = 1000
-# ... and, beyond the first page, only when the planner expects that count to cost at most this much (its
-# units: about 5 µs each on the bench machine, so some 10 ms). Observation?code=..&date=ge.. on 8k patients
-# estimates 40,000 to 60,000 and takes 200 ms to reach the cap, for a page that walks 2,000 rows in 7 ms.
+# ... and only when the planner expects that count to cost at most this much (its units: about 5 µs each on the
+# bench machine, so some 10 ms). Observation?code=..&date=ge.. on 8k patients estimates 40,000 to 60,000 and
+# takes 200 ms to reach the cap, for a page that walks 2,000 rows in 7 ms. Later pages carry the first page's
+# total in their cursor and count nothing.
 COUNT_COST_LIMIT = 2000.0
 
 

@@ -241,7 +241,18 @@ def _compartment(sql: Sql, request: SearchRequest) -> str:
     return "(" + (" OR ".join(alternatives) or "FALSE") + ")"
 
 
-def encode_cursor(values: list[Any]) -> str:
+@dataclass(frozen=True)
+class Cursor:
+    """Where the next page starts (the last row's sort keys, type and id), and the total the first page gave
+    (None: not counted), carried so that later pages neither plan nor run the count again."""
+
+    keys: list[Any]
+    resource_type: str
+    resource_id: str
+    total: int | None
+
+
+def encode_cursor(cursor: Cursor) -> str:
     def plain(v: Any) -> Any:
         if isinstance(v, datetime):
             return v.isoformat()
@@ -249,39 +260,49 @@ def encode_cursor(values: list[Any]) -> str:
             return str(v)
         return v
 
-    return base64.urlsafe_b64encode(orjson.dumps([plain(v) for v in values])).decode().rstrip("=")
+    values = [*(plain(v) for v in cursor.keys), cursor.resource_type, cursor.resource_id, cursor.total]
+    return base64.urlsafe_b64encode(orjson.dumps(values)).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str, expected: int) -> list[Any]:
+def decode_cursor(cursor: str, keys: int) -> Cursor:
     try:
         values = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
     except (ValueError, orjson.JSONDecodeError):
         raise bad("_cursor", "cursor de paginación inválido / invalid paging cursor") from None
-    if not isinstance(values, list) or len(values) != expected:
+    if not isinstance(values, list) or len(values) != keys + 3:
         raise bad("_cursor", "cursor de paginación inválido / invalid paging cursor")
-    return values
+    *sort_keys, resource_type, resource_id, total = values
+    if not (isinstance(resource_type, str) and isinstance(resource_id, str)) or not (
+            total is None or (isinstance(total, int) and not isinstance(total, bool) and total >= 0)):
+        raise bad("_cursor", "cursor de paginación inválido / invalid paging cursor")
+    return Cursor(sort_keys, resource_type, resource_id, total)
 
 
-def page_sql(request: SearchRequest, statement: Statement) -> str:
+def page_cursor(request: SearchRequest) -> Cursor | None:
+    return decode_cursor(request.cursor, len(request.sort)) if request.cursor else None
+
+
+def page_sql(request: SearchRequest, statement: Statement, cursor: Cursor | None = None) -> str:
     """SELECT of one page: sort keys computed per row, keyset condition after the last row of the
-    previous page, ties broken by (resource_type, id)."""
+    previous page (``cursor``, from ``page_cursor``), ties broken by (resource_type, id)."""
     sql = statement.sql
     keys = request.sort
     key_columns = "".join(f", {k.expression} AS k{i}" for i, k in enumerate(keys))
     inner = (f"SELECT r.resource_type, r.id, r.content{key_columns} FROM resource r WHERE {statement.where}")
     order_terms, comparisons = [], []
-    cursor = decode_cursor(request.cursor, len(keys) + 2) if request.cursor else None
     for i, key in enumerate(keys):
         high, low = _LAST[key.sql_type]
         column = f"coalesce(m.k{i}, {low if key.descending else high})"
         order_terms.append(f"{column} {'DESC' if key.descending else 'ASC'}")
         if cursor is not None:
-            bound = f"coalesce(CAST({sql.bind(cursor[i])} AS {key.sql_type}), {low if key.descending else high})"
+            bound = (f"coalesce(CAST({sql.bind(cursor.keys[i])} AS {key.sql_type}), "
+                     f"{low if key.descending else high})")
             comparisons.append((column, "<" if key.descending else ">", bound))
     order_terms += ["m.resource_type ASC", "m.id ASC"]
     where = ""
     if cursor is not None:
-        comparisons.append(("(m.resource_type, m.id)", ">", f"({sql.bind(cursor[-2])}, {sql.bind(cursor[-1])})"))
+        comparisons.append(("(m.resource_type, m.id)", ">",
+                            f"({sql.bind(cursor.resource_type)}, {sql.bind(cursor.resource_id)})"))
         ors = []
         for i, (column, op, bound) in enumerate(comparisons):
             equal = [f"{c} = {b}" for c, _o, b in comparisons[:i]]

@@ -1,13 +1,18 @@
 """The total of a search without ``_total`` (R4 search.html §3.1.1.5.2; Bundle.total is optional, bundle.html):
 a page that holds every match gives it, larger sets are counted up to ``DEFAULT_COUNT_CAP`` when the planner
-expects that count to be cheap, and are left without a total otherwise. ``_total=accurate`` always counts."""
+expects that count to be cheap, and are left without a total otherwise; later pages carry the first page's total
+in their cursor. ``_total=accurate`` always counts."""
 
 from __future__ import annotations
 
+import base64
+
+import orjson
 import pytest
 
 import ece.search
 from ece import search
+from ece.errors import BadRequest
 from tests.ece.search.helpers import make, unique_system
 
 
@@ -59,3 +64,43 @@ async def test_an_asked_for_total_is_counted_whatever_it_costs(tx, monkeypatch, 
 
     page = await _page(tx, system, ("_count", "2"), *pairs)
     assert page.total == 5
+
+
+async def test_later_pages_carry_the_first_pages_total_and_count_nothing(tx, monkeypatch):
+    system = unique_system()
+    await _people(tx, system, 5)
+    first = await _page(tx, system, ("_count", "2"))
+    assert first.total == 5
+
+    async def no_count(*_args, **_kwargs):
+        raise AssertionError("a later page planned or ran the count again")
+
+    monkeypatch.setattr(ece.search, "_total", no_count)
+    await _people(tx, system, 1)  # a sixth match after the first page: the carried total is the first page's
+    second = await _page(tx, system, ("_count", "2"), ("_cursor", first.next_cursor))
+    assert second.total == 5
+    third = await _page(tx, system, ("_count", "2"), ("_cursor", second.next_cursor))
+    assert third.total == 5
+
+
+async def test_a_later_page_asked_for_an_accurate_total_counts_again(tx):
+    system = unique_system()
+    await _people(tx, system, 5)
+    first = await _page(tx, system, ("_count", "2"))
+    await make(tx, {"resourceType": "Patient", "identifier": [{"system": system, "value": "nuevo"}]})
+
+    second = await _page(tx, system, ("_count", "2"), ("_total", "accurate"), ("_cursor", first.next_cursor))
+    assert second.total == 6
+
+
+@pytest.mark.parametrize("total", [-1, True, "5", 2.5])
+async def test_a_cursor_with_a_forged_total_is_refused(tx, total):
+    system = unique_system()
+    await _people(tx, system, 3)
+    first = await _page(tx, system, ("_count", "2"))
+    keys = orjson.loads(base64.urlsafe_b64decode(first.next_cursor + "=" * (-len(first.next_cursor) % 4)))
+    forged = base64.urlsafe_b64encode(orjson.dumps([*keys[:-1], total])).decode().rstrip("=")
+
+    with pytest.raises(BadRequest) as refused:
+        await _page(tx, system, ("_count", "2"), ("_cursor", forged))
+    assert tuple(refused.value.issues[0].expression) == ("_cursor",)
