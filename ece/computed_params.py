@@ -56,5 +56,6 @@ COMPUTED: dict[str, Callable[[dict], list[Any]]] = {
     "http://hl7.org/fhir/SearchParameter/Patient-deceased": patient_deceased,
     "http://hl7.org/fhir/SearchParameter/Bundle-composition": lambda b: _first_entry_resource(b, "Composition"),
     "http://hl7.org/fhir/SearchParameter/Bundle-message": lambda b: _first_entry_resource(b, "MessageHeader"),
-    "http://hl7.org/fhir/SearchParameter/QuestionnaireResponse-item-subject": questionnaire_subject,
+    "http://hl7.org/fhir/SearchParameter/questionnaireresponse-extensions-QuestionnaireResponse-item-subject":
+        questionnaire_subject,
 }

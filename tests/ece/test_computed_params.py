@@ -3,8 +3,9 @@ generator now compiles: extracted as their FHIRPath says, and searchable through
 
 from __future__ import annotations
 
-from ece.computed_params import IS_SUBJECT, patient_deceased, questionnaire_subject
-from ece.indexing import extract
+from ece import search
+from ece.computed_params import COMPUTED, IS_SUBJECT, patient_deceased, questionnaire_subject
+from ece.indexing import extract, indexed_param, indexed_params
 from tests.ece.search.helpers import found, make, unique_system
 
 MAIDEN_NAME = "http://hl7.org/fhir/StructureDefinition/patient-mothersMaidenName"
@@ -59,3 +60,21 @@ async def test_mothers_maiden_name_is_found_by_the_published_extension_accent_fr
                                "extension": [{"url": MAIDEN_NAME, "valueString": "Núñez"}]})
     await make(tx, {"resourceType": "Patient", "identifier": [{"system": system, "value": "2"}]})
     assert await found(tx, "Patient", system, ("mothersMaidenName", "nunez")) == {daughter}
+
+
+def test_every_accessor_serves_an_official_parameter():
+    served = {param.compute for resource_type in ("Patient", "Bundle", "QuestionnaireResponse")
+              for param in indexed_params(resource_type) if param.compute is not None}
+    assert served == set(COMPUTED.values())
+    assert indexed_param("QuestionnaireResponse", "item-subject").compute is questionnaire_subject
+
+
+async def test_item_subject_search_finds_the_response_about_the_patient(tx):
+    patient = await make(tx, {"resourceType": "Patient", "name": [{"family": "Zelaya"}]})
+    response = await make(tx, {
+        "resourceType": "QuestionnaireResponse", "status": "completed", "item": [
+            {"linkId": "1", "extension": [{"url": IS_SUBJECT, "valueBoolean": True}],
+             "answer": [{"valueReference": {"reference": f"Patient/{patient}"}}]}]})
+    page = await search.search(tx.conn, resource_types=["QuestionnaireResponse"],
+                               pairs=[("item-subject", f"Patient/{patient}")])
+    assert [i for _t, i, _c in page.matches] == [response]
