@@ -320,9 +320,12 @@ def _composite_rows(param: IndexedParam, value: Any) -> list[tuple]:
     """(code system, code, then the second part in the columns of its type); the two parts come from the
     same element, which is what makes a composite different from two separate parameters."""
     first, second = param.components
+    seconds = [v for path in second.paths for v in navigate(value, path)]
+    if not seconds:  # most of a resource's composites: no value of that type (the codes are not worked out)
+        return []
     codes = [t for path in first.paths for v in navigate(value, path) for t in tokens(v)]
     out = []
-    for v in (v for path in second.paths for v in navigate(value, path)):
+    for v in seconds:
         if second.type == "token":
             parts = [(s, c, None, None, None, None, None, None, None, None) for s, c, _text in tokens(v)]
         elif second.type == "quantity":
