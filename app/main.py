@@ -213,8 +213,9 @@ def _install_error_handlers(app: FastAPI, settings: Settings) -> None:
         if isinstance(error.orig, QueryCanceled):  # statement_timeout: the unit of work rolled back
             return outcome_response(TooCostly([Issue("too-costly", (
                 f"La consulta superó el tiempo máximo ({settings.statement_timeout_seconds:g} s) y se canceló; no se "
-                "guardó nada. Acote la búsqueda (más criterios, _count menor) / the query ran past the time limit "
-                "and was cancelled; nothing was saved. Narrow the search"))]))
+                "guardó nada. Acote la petición: una búsqueda con más criterios, un Bundle más pequeño / the query "
+                "ran past the time limit and was cancelled; nothing was saved. Narrow the search or split the "
+                "Bundle"))]))
         return await unexpected(request, error)
 
     @app.exception_handler(Exception)
