@@ -158,10 +158,17 @@ def _include(value: str, raw_name: str, *, iterate: bool) -> Include:
     return Include(source, param_name, target, iterate)
 
 
+_LIVE = "NOT r.deleted"
+
+
 @dataclass
 class Statement:
     sql: Sql
     where: str
+    # The page may leave out ``NOT r.deleted``: a condition on the resource's own index rows already implies a
+    # live resource (a deletion removes its index rows, ece.store), and without that column the page's id
+    # walk can stay in the primary key's index (an index-only scan where the visibility map allows).
+    page_where: str = ""
 
 
 def filters_sql(request: SearchRequest, *, strict: bool, terminology: Terminology) -> Statement:
@@ -170,8 +177,9 @@ def filters_sql(request: SearchRequest, *, strict: bool, terminology: Terminolog
     ctx = Context(sql, terminology, request.visible)
     types = request.resource_types
     conditions = [f"r.resource_type = {sql.bind(types[0])}" if len(types) == 1
-                  else f"r.resource_type = ANY(CAST({sql.bind(types)} AS text[]))", "NOT r.deleted"]
+                  else f"r.resource_type = ANY(CAST({sql.bind(types)} AS text[]))", _LIVE]
     merged = _merged_date_bounds(ctx, request)
+    live = merged is not None
     if merged is not None:
         conditions.append(merged[0])
     for raw_name, value in request.filters:
@@ -184,12 +192,24 @@ def filters_sql(request: SearchRequest, *, strict: bool, terminology: Terminolog
             if strict:
                 raise
             continue
+        live = live or _on_own_index_rows(raw_name, value)
         request.used.append((raw_name, value))
     if request.compartment is not None:
         conditions.append(_compartment(sql, request))
     if request.visible is not None:
         conditions.append(request.visible(sql.bind, "r", request.resource_types))
-    return Statement(sql, " AND ".join(conditions))
+    where = " AND ".join(conditions)
+    return Statement(sql, where, " AND ".join(c for c in conditions if c != _LIVE) if live else where)
+
+
+def _on_own_index_rows(raw_name: str, value: str) -> bool:
+    """Whether the condition ``clause`` makes of this pair requires index rows of the resource itself: every
+    parameter and chain does, except ``_id`` and ``_lastUpdated`` (columns), ``_has`` (other resources' rows),
+    ``:missing=true`` and token ``:not``/``:not-in`` (the absence of rows)."""
+    if raw_name.startswith(("_has:", "_id", "_lastUpdated")):
+        return False
+    modifier = raw_name.partition(".")[0].partition(":")[2]
+    return not (modifier in ("not", "not-in") or (modifier == "missing" and value == "true"))
 
 
 def _merged_date_bounds(ctx: Context, request: SearchRequest) -> tuple[str, set[tuple[str, str]]] | None:
@@ -288,7 +308,7 @@ def page_sql(request: SearchRequest, statement: Statement, cursor: Cursor | None
     sql = statement.sql
     keys = request.sort
     key_columns = "".join(f", {k.expression} AS k{i}" for i, k in enumerate(keys))
-    inner = (f"SELECT r.resource_type, r.id, r.content{key_columns} FROM resource r WHERE {statement.where}")
+    inner = f"SELECT r.resource_type, r.id{key_columns} FROM resource r WHERE {statement.page_where}"
     order_terms, comparisons = [], []
     for i, key in enumerate(keys):
         high, low = _LAST[key.sql_type]
@@ -310,5 +330,8 @@ def page_sql(request: SearchRequest, statement: Statement, cursor: Cursor | None
         where = "WHERE " + " OR ".join(ors)
     sql.params["limit"] = request.count + 1
     keys_out = "".join(f", m.k{i}" for i in range(len(keys)))
-    return (f"SELECT m.resource_type, m.id, m.content{keys_out} FROM ({inner}) m {where} "
-            f"ORDER BY {', '.join(order_terms)} LIMIT :limit")
+    order = ", ".join(order_terms)
+    # The page's rows are chosen on ids and sort keys alone; the content is read for those rows only.
+    return (f"SELECT m.resource_type, m.id, c.content{keys_out} FROM (SELECT m.* FROM ({inner}) m {where} "
+            f"ORDER BY {order} LIMIT :limit) m JOIN resource c ON c.resource_type = m.resource_type "
+            f"AND c.id = m.id ORDER BY {order}")
