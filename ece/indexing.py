@@ -58,6 +58,11 @@ class IndexedParam:
     compute: Callable[[dict], list[Any]] | None = None
 
 
+def _step_name(step: Any) -> str:
+    """The element a path step names: a plain name, or (name, where) for a filtered step."""
+    return step if isinstance(step, str) else step[0]
+
+
 def _compile_paths(spec: dict) -> tuple[Path, ...]:
     return tuple(Path(tuple(_freeze(s) for s in p["steps"]), p.get("target")) for p in spec["paths"])
 
@@ -101,7 +106,7 @@ def single_valued(resource_type: str, name: str) -> bool:
         return False
     types, current = schema()["types"], resource_type
     for step in param.paths[0].steps:
-        element = types.get(current, {}).get(step if isinstance(step, str) else step[0])
+        element = types.get(current, {}).get(_step_name(step))
         if element is None or element["array"]:
             return False
         current = element["type"]
@@ -119,7 +124,7 @@ def identifier_valued(resource_type: str, name: str) -> bool:
     for path in param.paths:
         current: str | None = resource_type
         for step in path.steps:
-            element = types.get(current or "", {}).get(step if isinstance(step, str) else step[0])
+            element = types.get(current or "", {}).get(_step_name(step))
             current = element["type"] if element else None
         if current != "Identifier":
             return False
@@ -192,7 +197,7 @@ def indexed_params(resource_type: str) -> tuple[IndexedParam, ...]:
             components = found
         paths = _compile_paths(spec)
         word_starts = spec["type"] == "string" and any(
-            (step if isinstance(step, str) else step[0]) in NAME_ELEMENTS for path in paths for step in path.steps)
+            _step_name(step) in NAME_ELEMENTS for path in paths for step in path.steps)
         out.append(IndexedParam(name, spec["type"], paths, tuple(spec.get("targets") or ()), components,
                                 word_starts))
     return tuple(out)
@@ -265,7 +270,7 @@ def _paths_by_first_element(resource_type: str) -> dict[str | None, tuple[tuple[
     grouped: dict[str | None, list[tuple[int, Path]]] = {}
     for position, param in enumerate(indexed_params(resource_type)):
         for path in param.paths:
-            first = (path.steps[0] if isinstance(path.steps[0], str) else path.steps[0][0]) if path.steps else None
+            first = _step_name(path.steps[0]) if path.steps else None
             grouped.setdefault(first, []).append((position, path))
     return {first: tuple(paths) for first, paths in grouped.items()}
 

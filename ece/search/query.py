@@ -168,7 +168,7 @@ class Statement:
     # The page may leave out ``NOT r.deleted``: a condition on the resource's own index rows already implies a
     # live resource (a deletion removes its index rows, ece.store), and without that column the page's id
     # walk can stay in the primary key's index (an index-only scan where the visibility map allows).
-    page_where: str = ""
+    page_where: str
 
 
 def filters_sql(request: SearchRequest, *, strict: bool, terminology: Terminology) -> Statement:
