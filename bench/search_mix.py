@@ -102,8 +102,8 @@ def url(base: str, resource_type: str, pairs: list[tuple[str, str]]) -> URL:
 class MixResult:
     mix: Result
     per_query: dict[str, Result] = field(default_factory=dict)
-    # HTTP 500 after at least 90% of the database's statement_timeout: the query was cancelled there. Counted
-    # in the latencies (at the time it took), not in the errors.
+    # HTTP 400 (too-costly) or 500 after at least 90% of the database's statement_timeout: the query was
+    # cancelled there. Counted in the latencies (at the time it took), not in the errors.
     timeouts: dict[str, int] = field(default_factory=dict)
 
 
@@ -127,7 +127,7 @@ async def _client(session: aiohttp.ClientSession, base: str, deadline: float, me
         if started < measure_from:
             continue
         elapsed = finished - started
-        if status == 500 and timeout_s and elapsed >= 0.9 * timeout_s:
+        if status in (400, 500) and timeout_s and elapsed >= 0.9 * timeout_s:
             result.timeouts[label] = result.timeouts.get(label, 0) + 1
         elif status != 200:
             mix.error(f"GET {target}: HTTP {status}: {payload[:200]!r}")
