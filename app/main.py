@@ -208,15 +208,20 @@ def _install_error_handlers(app: FastAPI, settings: Settings) -> None:
         return outcome_response(FhirError([Issue(code, f"{error.detail} ({request.method} {request.url.path})")],
                                           error.status_code))
 
+    def cancelled() -> Response:  # statement_timeout: the unit of work rolled back
+        return outcome_response(TooCostly([Issue("too-costly", (
+            f"La consulta superó el tiempo máximo ({settings.statement_timeout_seconds:g} s) y se canceló; no se "
+            "guardó nada. Acote la petición: una búsqueda con más criterios, un Bundle más pequeño / the query "
+            "ran past the time limit and was cancelled; nothing was saved. Narrow the search or split the "
+            "Bundle"))]))
+
     @app.exception_handler(DBAPIError)
     async def database_error(request: Request, error: DBAPIError) -> Response:
-        if isinstance(error.orig, QueryCanceled):  # statement_timeout: the unit of work rolled back
-            return outcome_response(TooCostly([Issue("too-costly", (
-                f"La consulta superó el tiempo máximo ({settings.statement_timeout_seconds:g} s) y se canceló; no se "
-                "guardó nada. Acote la petición: una búsqueda con más criterios, un Bundle más pequeño / the query "
-                "ran past the time limit and was cancelled; nothing was saved. Narrow the search or split the "
-                "Bundle"))]))
-        return await unexpected(request, error)
+        return cancelled() if isinstance(error.orig, QueryCanceled) else await unexpected(request, error)
+
+    @app.exception_handler(QueryCanceled)  # from the statements run on psycopg directly (ece.sqltext.fetch_rows)
+    async def driver_cancelled(request: Request, error: QueryCanceled) -> Response:
+        return cancelled()
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, error: Exception) -> Response:

@@ -68,13 +68,13 @@ def statements(conn: psycopg.Connection, resource_type: str, pairs: list[tuple[s
         keys: set[tuple[str, str]] = set()
         for include in request.includes:
             params = inc._params(include, matches, inc.MAX_INCLUDED)
-            out.append(Statement("include", inc._FORWARD.text, params))
-            keys |= {(r[0], r[1]) for r in conn.execute(render(conn, inc._FORWARD.text, params)).fetchall()}
+            out.append(Statement("include", inc._FORWARD, params))
+            keys |= {(r[0], r[1]) for r in conn.execute(render(conn, inc._FORWARD, params)).fetchall()}
         for include in request.revincludes:
             params = inc._params(include, matches, inc.MAX_INCLUDED)
             params.pop("target")
-            out.append(Statement("revinclude", inc._REVERSE.text, params))
-            keys |= {(r[0], r[1]) for r in conn.execute(render(conn, inc._REVERSE.text, params)).fetchall()}
+            out.append(Statement("revinclude", inc._REVERSE, params))
+            keys |= {(r[0], r[1]) for r in conn.execute(render(conn, inc._REVERSE, params)).fetchall()}
         new = sorted(keys - set(matches))[: inc.MAX_INCLUDED]
         if new:
             out.append(Statement("fetch", inc._FETCH, {"types": [k[0] for k in new], "ids": [k[1] for k in new]}))

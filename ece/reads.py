@@ -11,10 +11,10 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ece.errors import Gone, Issue, NotFound
-from ece.sqltext import sql_text
+from ece.sqltext import fetch_rows, sql_text
 
-_READ = text("SELECT version_id, last_updated, content FROM resource WHERE resource_type = :t AND id = :i")
-_VREAD = text("SELECT version_id, last_updated, content FROM resource_history WHERE resource_type = :t AND id = :i "
+_READ = ("SELECT version_id, last_updated, content FROM resource WHERE resource_type = :t AND id = :i")
+_VREAD = ("SELECT version_id, last_updated, content FROM resource_history WHERE resource_type = :t AND id = :i "
               "AND version_id = :v")
 _EXISTS = text("SELECT 1 FROM resource WHERE resource_type = :t AND id = :i")
 
@@ -35,12 +35,17 @@ class Version:
         return self.content is None
 
 
+def _only(rows: list[tuple]) -> tuple | None:
+    """The row of a lookup by primary key, or None."""
+    return rows[0] if rows else None
+
+
 def _not_found(resource_type: str, resource_id: str, version: str = "") -> NotFound:
     return NotFound([Issue("not-found", f"{resource_type}/{resource_id}{version} no existe / does not exist")])
 
 
 async def read(conn: AsyncConnection, *, resource_type: str, resource_id: str) -> Version:
-    row = (await conn.execute(_READ, {"t": resource_type, "i": resource_id})).first()
+    row = _only(await fetch_rows(conn, _READ, {"t": resource_type, "i": resource_id}))
     if row is None:
         raise _not_found(resource_type, resource_id)
     if row[2] is None:
@@ -52,7 +57,7 @@ async def read(conn: AsyncConnection, *, resource_type: str, resource_id: str) -
 async def vread(conn: AsyncConnection, *, resource_type: str, resource_id: str, version_id: str) -> Version:
     if not version_id.isdigit():
         raise _not_found(resource_type, resource_id, f"/_history/{version_id[:20]}")
-    row = (await conn.execute(_VREAD, {"t": resource_type, "i": resource_id, "v": int(version_id)})).first()
+    row = _only(await fetch_rows(conn, _VREAD, {"t": resource_type, "i": resource_id, "v": int(version_id)}))
     if row is None:
         raise _not_found(resource_type, resource_id, f"/_history/{version_id}")
     if row[2] is None:

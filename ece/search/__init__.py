@@ -22,7 +22,7 @@ from ece.search.query import Cursor, SearchRequest, encode_cursor, filters_sql, 
 from ece.search.summary import shaped
 from ece.search.terminology import TerminologyCache
 from ece.search.values import bad
-from ece.sqltext import sql_text
+from ece.sqltext import fetch_rows
 
 __all__ = ["SearchPage", "Sql", "Visibility", "search", "matching_ids", "searchable", "canonical_criteria", "to_query",
            "parse_instant", "SearchRequest"]
@@ -52,7 +52,7 @@ async def search(conn: AsyncConnection, *, resource_types: list[str], pairs: lis
         total = await _total(conn, request, statement, page_matches=None, when_cheap=False)
         return SearchPage([], [], total, None, request.used, request.count)
     cursor = page_cursor(request)
-    rows = (await conn.execute(sql_text(page_sql(request, statement, cursor)), statement.sql.params)).all()
+    rows = await fetch_rows(conn, page_sql(request, statement, cursor), statement.sql.params)
     more = len(rows) > request.count
     rows = rows[: request.count]
     if cursor is not None and request.total is None:
@@ -94,22 +94,25 @@ async def _total(conn: AsyncConnection, request: SearchRequest, statement, *, pa
     if mode == "none":
         return None
     if mode == "estimate":
-        plan = (await conn.execute(sql_text(f"EXPLAIN (FORMAT JSON) SELECT 1 FROM resource r WHERE {statement.where}"),
-                                   statement.sql.params)).scalar_one()
+        plan = await _scalar(conn, f"EXPLAIN (FORMAT JSON) SELECT 1 FROM resource r WHERE {statement.where}",
+                             statement.sql.params)
         return int(plan[0]["Plan"]["Plan Rows"])
     if mode == "accurate":
-        return (await conn.execute(sql_text(f"SELECT count(*) FROM resource r WHERE {statement.where}"),
-                                   statement.sql.params)).scalar_one()
+        return await _scalar(conn, f"SELECT count(*) FROM resource r WHERE {statement.where}", statement.sql.params)
     if page_matches is not None:
         return page_matches if page_matches <= DEFAULT_COUNT_CAP else None
     capped_sql = f"SELECT count(*) FROM (SELECT 1 FROM resource r WHERE {statement.where} LIMIT :count_cap) m"
     params = {**statement.sql.params, "count_cap": DEFAULT_COUNT_CAP + 1}
     if when_cheap:
-        plan = (await conn.execute(sql_text(f"EXPLAIN (FORMAT JSON) {capped_sql}"), params)).scalar_one()
+        plan = await _scalar(conn, f"EXPLAIN (FORMAT JSON) {capped_sql}", params)
         if plan[0]["Plan"]["Total Cost"] > COUNT_COST_LIMIT:
             return None
-    capped = (await conn.execute(sql_text(capped_sql), params)).scalar_one()
+    capped = await _scalar(conn, capped_sql, params)
     return capped if capped <= DEFAULT_COUNT_CAP else None
+
+
+async def _scalar(conn: AsyncConnection, sql: str, params: dict):
+    return (await fetch_rows(conn, sql, params))[0][0]
 
 
 async def matching_ids(conn: AsyncConnection, *, resource_type: str, query: str, limit: int) -> list[str]:
@@ -123,8 +126,8 @@ async def matching_ids(conn: AsyncConnection, *, resource_type: str, query: str,
     await terminology.preload(conn, request.filters)
     statement = filters_sql(request, strict=True, terminology=terminology)
     statement.sql.params["limit"] = limit
-    rows = await conn.execute(sql_text(f"SELECT r.id FROM resource r WHERE {statement.where} ORDER BY r.id "
-                                       "LIMIT :limit"), statement.sql.params)
+    rows = await fetch_rows(conn, f"SELECT r.id FROM resource r WHERE {statement.where} ORDER BY r.id LIMIT :limit",
+                            statement.sql.params)
     return [r[0] for r in rows]
 
 

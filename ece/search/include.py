@@ -6,24 +6,23 @@ Included resources are fetched for the page of matches only, never repeat a matc
 
 from __future__ import annotations
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ece.search.clauses import Sql
 from ece.search.query import Include, SearchRequest
-from ece.sqltext import sql_text
+from ece.sqltext import fetch_rows
 
 MAX_ITERATIONS = 4
 MAX_INCLUDED = 2000
 
-_FORWARD = text(
+_FORWARD = (
     "SELECT DISTINCT x.target_type, x.target_id FROM search_reference x "
     "JOIN unnest(CAST(:types AS text[]), CAST(:ids AS text[])) AS s(t, i) ON x.resource_type = s.t "
     "AND x.resource_id = s.i WHERE x.target_id IS NOT NULL AND (CAST(:param AS text) IS NULL OR x.param = :param) "
     "AND (CAST(:source AS text) IS NULL OR x.resource_type = :source) "
     "AND (CAST(:target AS text) IS NULL OR x.target_type = :target) LIMIT :limit"
 )
-_REVERSE = text(
+_REVERSE = (
     "SELECT DISTINCT x.resource_type, x.resource_id FROM search_reference x "
     "JOIN unnest(CAST(:types AS text[]), CAST(:ids AS text[])) AS s(t, i) ON x.target_type = s.t "
     "AND x.target_id = s.i WHERE x.resource_type = :source AND (CAST(:param AS text) IS NULL OR x.param = :param) "
@@ -54,7 +53,7 @@ async def included(conn: AsyncConnection, request: SearchRequest, matches: list[
         if not new:
             break
         seen |= set(new)
-        rows = (await _fetch(conn, request, new)).all()
+        rows = await _fetch(conn, request, new)
         out.extend((r[0], r[1], r[2].encode()) for r in rows)
         frontier = [(r[0], r[1]) for r in rows]
         if len(out) >= MAX_INCLUDED:
@@ -67,7 +66,7 @@ async def _fetch(conn: AsyncConnection, request: SearchRequest, keys: list[tuple
     sql = Sql({"types": [k[0] for k in keys], "ids": [k[1] for k in keys]})
     types = sorted({k[0] for k in keys})
     visible = f" AND {request.visible(sql.bind, 'r', types)}" if request.visible is not None else ""
-    return await conn.execute(sql_text(_FETCH + visible), sql.params)
+    return await fetch_rows(conn, _FETCH + visible, sql.params)
 
 
 def _params(include: Include, frontier: list[tuple[str, str]], limit: int) -> dict:
@@ -78,12 +77,12 @@ def _params(include: Include, frontier: list[tuple[str, str]], limit: int) -> di
 
 
 async def _forward(conn: AsyncConnection, include: Include, frontier: list[tuple[str, str]]) -> set[tuple[str, str]]:
-    rows = await conn.execute(_FORWARD, _params(include, frontier, MAX_INCLUDED))
+    rows = await fetch_rows(conn, _FORWARD, _params(include, frontier, MAX_INCLUDED))
     return {(r[0], r[1]) for r in rows}
 
 
 async def _reverse(conn: AsyncConnection, include: Include, frontier: list[tuple[str, str]]) -> set[tuple[str, str]]:
     params = _params(include, frontier, MAX_INCLUDED)
     params.pop("target")
-    rows = await conn.execute(_REVERSE, params)
+    rows = await fetch_rows(conn, _REVERSE, params)
     return {(r[0], r[1]) for r in rows}

@@ -1,8 +1,12 @@
-"""Statements assembled at run time are parsed once (ece.sqltext)."""
+"""Statements assembled at run time are parsed once, and the read path's run on psycopg directly (ece.sqltext)."""
 
 from __future__ import annotations
 
-from ece.sqltext import sql_text
+import pytest
+from psycopg.errors import QueryCanceled
+from sqlalchemy import text
+
+from ece.sqltext import driver_form, fetch_rows, sql_text
 
 
 def test_the_same_statement_is_one_object_with_its_bind_parameters():
@@ -13,3 +17,27 @@ def test_the_same_statement_is_one_object_with_its_bind_parameters():
     assert first is again
     assert set(first._bindparams) == {"p0", "p1"}
     assert sql_text(sql + " LIMIT :limit") is not first
+
+
+def test_the_driver_form_binds_names_and_keeps_casts_and_percent_signs():
+    sql = "SELECT CAST(:ids AS text[]), '2026-01-01'::date, x LIKE 'a%' FROM t WHERE a = :a AND b = :a"
+
+    assert driver_form(sql) == ("SELECT CAST(%(ids)s AS text[]), '2026-01-01'::date, x LIKE 'a%%' FROM t "
+                                "WHERE a = %(a)s AND b = %(a)s")
+
+
+async def test_rows_fetched_on_the_driver_belong_to_the_connections_transaction(tx):
+    await tx.conn.execute(text("CREATE TEMPORARY TABLE sqltext_probe (v text) ON COMMIT DROP"))
+    await tx.conn.execute(text("INSERT INTO sqltext_probe VALUES ('ñandú'), ('50%')"))
+
+    rows = await fetch_rows(tx.conn, "SELECT v FROM sqltext_probe WHERE v LIKE :head || '%' ORDER BY v",
+                            {"head": "50", "unused": 1})
+
+    assert rows == [("50%",)]
+
+
+async def test_a_statement_cancelled_on_the_driver_raises_psycopgs_query_canceled(tx):
+    await tx.conn.execute(text("SET LOCAL statement_timeout = 50"))
+
+    with pytest.raises(QueryCanceled):
+        await fetch_rows(tx.conn, "SELECT pg_sleep(:s)", {"s": 2})
