@@ -25,19 +25,23 @@ _SPAN_TESTS = {"eq": ("<@ tstzrange({s}, {e}, '[]')",), "ap": ("&& tstzrange({s}
                "ge": ("&& tstzrange({e}, NULL, '()')", "<@ tstzrange({s}, NULL, '[)')"),
                "le": ("&& tstzrange(NULL, {s}, '()')", "<@ tstzrange(NULL, {e}, '(]')"),
                "sa": ("<@ tstzrange({e}, NULL, '[)')",), "eb": ("<@ tstzrange(NULL, {s}, '(]')",)}
-# A range that such a span overlaps whenever the prefix's test holds: one operator per prefix, which several
-# bounds on one value (ge and lt) can share in one index scan.
-_SPAN_OVERLAPS = {"eq": "{s}, {e}, '[]'", "ap": "{s}, {e}, '()'", "gt": "{e}, NULL, '()'", "ge": "{s}, NULL, '[)'",
-                  "sa": "{e}, NULL, '[)'", "lt": "NULL, {s}, '()'", "le": "NULL, {e}, '(]'", "eb": "NULL, {s}, '(]'"}
+# A range that such a span overlaps whenever the prefix's test holds ("ne" has none), as its two ends, each
+# (end of the search range [s, e) or None for unbounded, inclusive): an index's narrowing, not an exact test.
+_SPAN_OVERLAPS = {"eq": (("s", True), ("e", True)), "ap": (("s", False), ("e", False)),
+                  "gt": (("e", False), (None, False)), "ge": (("s", True), (None, False)),
+                  "sa": (("e", True), (None, False)), "lt": ((None, False), ("s", False)),
+                  "le": ((None, False), ("e", True)), "eb": ((None, False), ("s", True))}
 
 
 @dataclass(frozen=True)
 class DateValue:
-    """A date search value (R4 search.html#date): its prefix and the bound SQL of its range [s, e)."""
+    """A date search value (R4 search.html#date): its prefix, the bound SQL of its range [s, e), and that range."""
 
     prefix: str
     s: str
     e: str
+    start: datetime
+    end: datetime
 
     def condition(self, low: str, high: str, span: str | None = None) -> str:
         """Whether the target [low, high) matches (R4 search.html#prefix). With the SQL of the row's indexed
@@ -54,11 +58,40 @@ class DateValue:
         tests = [f"{span} {test.format(s=s, e=e)}" for test in _SPAN_TESTS[self.prefix]]
         return "(" + " OR ".join([*tests, f"({low} > {high} AND {exact})"]) + ")"
 
-    def overlap(self, span: str) -> str | None:
-        """A condition on ``span`` that the match implies (None for ne): not exact, an index's narrowing."""
+    def overlap_ends(self) -> tuple[tuple[datetime | None, bool], tuple[datetime | None, bool]] | None:
+        """The range a matching row's span overlaps (``_SPAN_OVERLAPS``), as values; None for ne."""
         if self.prefix not in _SPAN_OVERLAPS:
             return None
-        return f"{span} && tstzrange({_SPAN_OVERLAPS[self.prefix].format(s=self.s, e=self.e)})"
+        values = {"s": self.start, "e": self.end, None: None}
+        (low, low_in), (high, high_in) = _SPAN_OVERLAPS[self.prefix]
+        return (values[low], low_in), (values[high], high_in)
+
+
+def shared_overlap(ctx: Context, bounds: list[DateValue], span: str) -> str | None:
+    """An index condition that several bounds on the same value imply (``birthdate=ge2004-06-16&birthdate=lt2005-
+    06-16``). The span overlaps each bound's range, so it overlaps their intersection when that is not empty
+    (intervals that meet pairwise share a point: Helly's theorem on the line): one GiST scan then reads the rows
+    in the intersection, not every birth before the upper bound. Bounds that share no range each narrow on their
+    own; None when none can (ne)."""
+    ends = [e for e in (b.overlap_ends() for b in bounds) if e is not None]
+    if not ends:
+        return None
+    lows = [low for (low, _high) in ends if low[0] is not None]
+    highs = [high for (_low, high) in ends if high[0] is not None]
+    # The tighter end: the later lower end (exclusive on a tie), the earlier upper end (exclusive on a tie).
+    low = max(lows, key=lambda end: (end[0], not end[1])) if lows else (None, False)
+    high = min(highs, key=lambda end: (end[0], end[1])) if highs else (None, False)
+    if len(ends) == len(bounds) and not (low[0] is not None and high[0] is not None and (
+            low[0] > high[0] or (low[0] == high[0] and not (low[1] and high[1])))):
+        return _overlap(ctx, span, low, high)
+    return " AND ".join(_overlap(ctx, span, *end) for end in ends)
+
+
+def _overlap(ctx: Context, span: str, low: tuple[datetime | None, bool], high: tuple[datetime | None, bool]) -> str:
+    brackets = ("[" if low[1] else "(") + ("]" if high[1] else ")")
+    low_sql = "NULL" if low[0] is None else ctx.sql.bind(low[0])
+    high_sql = "NULL" if high[0] is None else ctx.sql.bind(high[0])
+    return f"{span} && tstzrange({low_sql}, {high_sql}, '{brackets}')"
 
 
 def date_value(ctx: Context, value: str, raw_name: str) -> DateValue:
@@ -70,7 +103,7 @@ def date_value(ctx: Context, value: str, raw_name: str) -> DateValue:
     if prefix == "ap":  # approximately: widen by 10% of the distance to now (at least a day)
         slack = max(abs(datetime.now(UTC) - start) / 10, timedelta(days=1))
         start, end = start - slack, end + slack
-    return DateValue(prefix, ctx.sql.bind(start), ctx.sql.bind(end))
+    return DateValue(prefix, ctx.sql.bind(start), ctx.sql.bind(end), start, end)
 
 
 def date_condition(ctx: Context, low: str, high: str, value: str, raw_name: str, span: str | None = None) -> str:
