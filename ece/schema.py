@@ -70,7 +70,9 @@ resource_history = Table(
 )
 
 
-def _index_table(name: str, *columns: Column, indexes: tuple[tuple[str, ...], ...]) -> Table:
+def _index_table(name: str, *columns: Column, indexes: tuple[tuple[str, ...], ...],
+                 per_resource: Index | None = None) -> Table:
+    """``per_resource``: the index that finds a resource's rows, (resource_type, resource_id) unless given."""
     table = Table(
         name,
         metadata,
@@ -78,7 +80,7 @@ def _index_table(name: str, *columns: Column, indexes: tuple[tuple[str, ...], ..
         Column("resource_id", Text, nullable=False),
         Column("param", Text, nullable=False),
         *columns,
-        Index(None, "resource_type", "resource_id"),
+        per_resource if per_resource is not None else Index(None, "resource_type", "resource_id"),
     )
     for cols in indexes:
         Index(None, *(table.c[c] for c in cols))
@@ -111,6 +113,8 @@ search_date = _index_table(
     Column("low", DateTime(timezone=True), nullable=False),
     Column("high", DateTime(timezone=True), nullable=False),
     indexes=(),
+    # Migration 0012: a resource's date conditions checked from the index alone (index-only scans).
+    per_resource=Index(None, "resource_type", "resource_id", "param", postgresql_include=["low", "high"]),
 )
 # Migration 0007_search_date_spans: a GiST index over each row's closed span (NULL when low > high), for the
 # range operators of ece.search.clauses, and the rows without a span.
