@@ -165,9 +165,10 @@ _LIVE = "NOT r.deleted"
 class Statement:
     sql: Sql
     where: str
-    # The page may leave out ``NOT r.deleted``: a condition on the resource's own index rows already implies a
-    # live resource (a deletion removes its index rows, ece.store), and without that column the page's id
-    # walk can stay in the primary key's index (an index-only scan where the visibility map allows).
+    # The page and the counts may leave out ``NOT r.deleted``: a condition on the resource's own index rows
+    # already implies a live resource (a deletion removes its index rows, ece.store), and without that column
+    # an id walk or a count can stay in the primary key's index (an index-only scan where the visibility map
+    # allows) instead of visiting each resource's row.
     page_where: str
 
 

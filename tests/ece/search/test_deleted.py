@@ -40,3 +40,19 @@ async def test_a_deleted_patient_is_not_found_by_id_alone(tx):
 
     page = await search.search(tx.conn, resource_types=["Patient"], pairs=[("_id", f"{kept},{gone}")])
     assert [i for _t, i, _c in page.matches] == [kept]
+
+
+@pytest.mark.parametrize("result", [[("_total", "accurate")], [("_count", "0")], [("_summary", "count")]])
+@pytest.mark.parametrize("pairs", [[("family", "Zelaya")], [("gender:not", "male")], [("birthdate:missing", "true")]])
+async def test_a_deleted_patient_is_counted_by_no_total(tx, pairs, result):
+    system = unique_system()
+    for value in ("1", "2"):
+        await make(tx, {"resourceType": "Patient", "identifier": [{"system": system, "value": value}],
+                        "name": [{"family": "Zelaya"}], "gender": "female"})
+    gone = await make(tx, {"resourceType": "Patient", "identifier": [{"system": system, "value": "3"}],
+                           "name": [{"family": "Zelaya"}], "gender": "female"})
+    await store.delete(tx, resource_type="Patient", resource_id=gone)
+
+    page = await search.search(tx.conn, resource_types=["Patient"],
+                               pairs=[("identifier", f"{system}|"), *pairs, *result])
+    assert page.total == 2
