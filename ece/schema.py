@@ -104,8 +104,11 @@ search_string = _index_table(
     Column("exact", Text, nullable=False),
     # False for the extra rows of a name's later words ("zelaya" of "Pérez Zelaya"): _sort uses whole values.
     Column("whole", Boolean, nullable=False, server_default="true"),
-    indexes=(("resource_type", "param", "value"),),
+    indexes=(),
 )
+# Migration 0012: prefix matches (text_pattern_ops) that name their resources from the index alone.
+Index("ix_search_string_resource_type_param_value", search_string.c.resource_type, search_string.c.param,
+      search_string.c.value, postgresql_ops={"value": "text_pattern_ops"}, postgresql_include=["resource_id"])
 
 search_date = _index_table(
     "search_date",
