@@ -31,7 +31,7 @@ _REMOVED = re.compile(r"Rows Removed by Filter: (\d+)")
 
 @dataclass
 class Statement:
-    label: str  # count, page, include, revinclude, fetch
+    label: str  # page, count, include, revinclude
     sql: str
     params: dict
 
@@ -65,19 +65,9 @@ def statements(conn: psycopg.Connection, resource_type: str, pairs: list[tuple[s
     out += [count] if count is not None else []
     if request.includes or request.revincludes:
         matches = rows[: request.count]
-        keys: set[tuple[str, str]] = set()
-        for include in request.includes:
-            params = inc._params(include, matches, inc.MAX_INCLUDED)
-            out.append(Statement("include", inc._FORWARD, params))
-            keys |= {(r[0], r[1]) for r in conn.execute(render(conn, inc._FORWARD, params)).fetchall()}
-        for include in request.revincludes:
-            params = inc._params(include, matches, inc.MAX_INCLUDED)
-            params.pop("target")
-            out.append(Statement("revinclude", inc._REVERSE, params))
-            keys |= {(r[0], r[1]) for r in conn.execute(render(conn, inc._REVERSE, params)).fetchall()}
-        new = sorted(keys - set(matches))[: inc.MAX_INCLUDED]
-        if new:
-            out.append(Statement("fetch", inc._FETCH, {"types": [k[0] for k in new], "ids": [k[1] for k in new]}))
+        for include, reverse in [*((i, False) for i in request.includes), *((i, True) for i in request.revincludes)]:
+            text, params = inc.include_statement(include, matches, reverse=reverse)
+            out.append(Statement("revinclude" if reverse else "include", text, params))
     return out
 
 

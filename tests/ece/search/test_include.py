@@ -65,6 +65,19 @@ async def test_include_adds_each_referenced_subject_once(tx):
     assert sorted(keys(page.included)) == sorted([("Patient", maria), ("Patient", jose)])
 
 
+async def test_includes_of_two_parameters_come_once_each_in_type_and_id_order(tx):
+    system = unique_system()
+    patients = [await make(tx, person(system, str(n), "Pérez")) for n in range(3)]
+    visits = [await make(tx, visit(system, str(n), patients[n])) for n in range(3)]
+    for n in range(3):
+        await make(tx, lab(system, str(n), subject=f"Patient/{patients[n]}", encounter=f"Encounter/{visits[n]}"))
+
+    page = await run(tx, "Observation", system, ("_include", "Observation:subject"),
+                     ("_include", "Observation:encounter"), ("_include", "Observation:patient"))
+
+    assert keys(page.included) == sorted([("Patient", p) for p in patients] + [("Encounter", v) for v in visits])
+
+
 async def test_include_with_a_target_type_and_with_the_wildcard(tx):
     system = unique_system()
     maria = await make(tx, person(system, "1", "Pérez"))
