@@ -24,6 +24,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    case,
     func,
     literal_column,
 )
@@ -118,12 +119,14 @@ search_date = _index_table(
     # Migration 0012: a resource's date conditions checked from the index alone (index-only scans).
     per_resource=Index(None, "resource_type", "resource_id", "param", postgresql_include=["low", "high"]),
 )
-# Migration 0013: a GiST index over each row's hull (ece.search.prefixes.date_hull), carrying what a date condition
-# and its resource need, so that a range search is an index-only scan.
-Index("ix_search_date_resource_type_param_hull", search_date.c.resource_type, search_date.c.param,
-      func.tstzrange(func.least(search_date.c.low, search_date.c.high),
-                     func.greatest(search_date.c.low, search_date.c.high), literal_column("'[]'")),
-      postgresql_using="gist", postgresql_include=["resource_id", "low", "high"])
+# Migration 0007_search_date_spans: a GiST index over each row's closed span (NULL when low > high), for the
+# range operators of ece.search.clauses, and the rows without a span.
+Index("ix_search_date_resource_type_param_span", search_date.c.resource_type, search_date.c.param,
+      case((search_date.c.low <= search_date.c.high,
+            func.tstzrange(search_date.c.low, search_date.c.high, literal_column("'[]'")))),
+      postgresql_using="gist")
+Index("ix_search_date_resource_type_param_inverted", search_date.c.resource_type, search_date.c.param,
+      postgresql_where=search_date.c.low > search_date.c.high)
 
 search_reference = _index_table(
     "search_reference",

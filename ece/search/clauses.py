@@ -18,7 +18,7 @@ from ece.fulltext import supports as supports_full_text
 from ece.indexing import OF_TYPE, IndexedParam, identifier_valued, indexed_param
 from ece.references import local_reference
 from ece.resource_types import is_served
-from ece.search.prefixes import date_condition, date_hull, number_value, quantity_condition
+from ece.search.prefixes import date_condition, date_span, number_value, quantity_condition
 from ece.search.values import bad, split_escaped, split_or, unescape
 
 TABLES = {"token": "search_token", "string": "search_string", "date": "search_date",
@@ -240,7 +240,7 @@ def _string(ctx: Context, x: str, param: IndexedParam, modifier: str, value: str
 
 
 def _date(ctx: Context, x: str, param: IndexedParam, modifier: str, value: str, raw_name: str) -> str:
-    return date_condition(ctx, f"{x}.low", f"{x}.high", value, raw_name, date_hull(x))
+    return date_condition(ctx, f"{x}.low", f"{x}.high", value, raw_name, date_span(x))
 
 
 def _number(ctx: Context, x: str, param: IndexedParam, modifier: str, value: str, raw_name: str) -> str:

@@ -17,13 +17,17 @@ if TYPE_CHECKING:
     from ece.search.clauses import Context
 
 
-# A range that the row's hull (``date_hull``) overlaps whenever the prefix's test holds ("ne" has none), as its
-# two ends, each (end of the search range [s, e) or None for unbounded, inclusive): the GiST index's narrowing of
-# a date condition, not an exact test. For a row with low <= high the hull is its closed span [low, high], and
-# each range is what "ends after e" (gt), "starts before s" (lt), "within [s, e]" (eq), ... imply. For a row with
-# low > high (a Period whose end comes before its start) the exact tests compare low and high one at a time, and
-# both lie in the hull, so a test that holds for either point holds for a point of the hull too.
-_HULL_OVERLAPS = {"eq": (("s", True), ("e", True)), "ap": (("s", False), ("e", False)),
+# R4 search.html#prefix as range operators over a row's closed span [low, high] (``date_span``), exact for every
+# row with low <= high: eq is "within [s, e]", gt "reaches past e", ge "reaches past e or starts at s or later",
+# and so on. search_date's GiST index answers them (migration 0007); "ne" has no such form.
+_SPAN_TESTS = {"eq": ("<@ tstzrange({s}, {e}, '[]')",), "ap": ("&& tstzrange({s}, {e}, '()')",),
+               "gt": ("&& tstzrange({e}, NULL, '()')",), "lt": ("&& tstzrange(NULL, {s}, '()')",),
+               "ge": ("&& tstzrange({e}, NULL, '()')", "<@ tstzrange({s}, NULL, '[)')"),
+               "le": ("&& tstzrange(NULL, {s}, '()')", "<@ tstzrange(NULL, {e}, '(]')"),
+               "sa": ("<@ tstzrange({e}, NULL, '[)')",), "eb": ("<@ tstzrange(NULL, {s}, '(]')",)}
+# A range that such a span overlaps whenever the prefix's test holds ("ne" has none), as its two ends, each
+# (end of the search range [s, e) or None for unbounded, inclusive): an index's narrowing, not an exact test.
+_SPAN_OVERLAPS = {"eq": (("s", True), ("e", True)), "ap": (("s", False), ("e", False)),
                   "gt": (("e", False), (None, False)), "ge": (("s", True), (None, False)),
                   "sa": (("e", True), (None, False)), "lt": ((None, False), ("s", False)),
                   "le": ((None, False), ("e", True)), "eb": ((None, False), ("s", True))}
@@ -39,35 +43,33 @@ class DateValue:
     start: datetime
     end: datetime
 
-    def condition(self, low: str, high: str, hull: str | None = None) -> str:
-        """Whether the target [low, high) matches (R4 search.html#prefix), by comparing its ends. With the SQL of
-        the row's indexed ``hull``, the narrowing that lets search_date's GiST index find the candidates comes
-        first."""
+    def condition(self, low: str, high: str, span: str | None = None) -> str:
+        """Whether the target [low, high) matches (R4 search.html#prefix). With the SQL of the row's indexed
+        ``span``, written with range operators for the GiST index of search_date; the column comparisons
+        remain for a row whose span is NULL (low > high)."""
         s, e = self.s, self.e
         eq = f"({low} >= {s} AND {high} <= {e})"
         exact = {"eq": eq, "ne": f"NOT {eq}", "gt": f"{high} > {e}", "lt": f"{low} < {s}",
                  # ge: above the search range, or within it; with low < high: "ends after it or starts in it".
                  "ge": f"({high} > {e} OR {low} >= {s})", "le": f"({low} < {s} OR {high} <= {e})",
                  "sa": f"{low} >= {e}", "eb": f"{high} <= {s}", "ap": f"({low} < {e} AND {high} > {s})"}[self.prefix]
-        if hull is None or self.prefix not in _HULL_OVERLAPS:
+        if span is None or self.prefix not in _SPAN_TESTS:
             return exact
-        (low_end, low_in), (high_end, high_in) = _HULL_OVERLAPS[self.prefix]
-        ends = {"s": s, "e": e, None: "NULL"}
-        brackets = ("[" if low_in else "(") + ("]" if high_in else ")")
-        return f"({hull} && tstzrange({ends[low_end]}, {ends[high_end]}, '{brackets}') AND {exact})"
+        tests = [f"{span} {test.format(s=s, e=e)}" for test in _SPAN_TESTS[self.prefix]]
+        return "(" + " OR ".join([*tests, f"({low} > {high} AND {exact})"]) + ")"
 
     def overlap_ends(self) -> tuple[tuple[datetime | None, bool], tuple[datetime | None, bool]] | None:
-        """The range a matching row's hull overlaps (``_HULL_OVERLAPS``), as values; None for ne."""
-        if self.prefix not in _HULL_OVERLAPS:
+        """The range a matching row's span overlaps (``_SPAN_OVERLAPS``), as values; None for ne."""
+        if self.prefix not in _SPAN_OVERLAPS:
             return None
         values = {"s": self.start, "e": self.end, None: None}
-        (low, low_in), (high, high_in) = _HULL_OVERLAPS[self.prefix]
+        (low, low_in), (high, high_in) = _SPAN_OVERLAPS[self.prefix]
         return (values[low], low_in), (values[high], high_in)
 
 
-def shared_overlap(ctx: Context, bounds: list[DateValue], hull: str) -> str | None:
+def shared_overlap(ctx: Context, bounds: list[DateValue], span: str) -> str | None:
     """An index condition that several bounds on the same value imply (``birthdate=ge2004-06-16&birthdate=lt2005-
-    06-16``). The hull overlaps each bound's range, so it overlaps their intersection when that is not empty
+    06-16``). The span overlaps each bound's range, so it overlaps their intersection when that is not empty
     (intervals that meet pairwise share a point: Helly's theorem on the line): one GiST scan then reads the rows
     in the intersection, not every birth before the upper bound. Bounds that share no range each narrow on their
     own; None when none can (ne)."""
@@ -81,15 +83,15 @@ def shared_overlap(ctx: Context, bounds: list[DateValue], hull: str) -> str | No
     high = min(highs, key=lambda end: (end[0], end[1])) if highs else (None, False)
     if len(ends) == len(bounds) and not (low[0] is not None and high[0] is not None and (
             low[0] > high[0] or (low[0] == high[0] and not (low[1] and high[1])))):
-        return _overlap(ctx, hull, low, high)
-    return " AND ".join(_overlap(ctx, hull, *end) for end in ends)
+        return _overlap(ctx, span, low, high)
+    return " AND ".join(_overlap(ctx, span, *end) for end in ends)
 
 
-def _overlap(ctx: Context, hull: str, low: tuple[datetime | None, bool], high: tuple[datetime | None, bool]) -> str:
+def _overlap(ctx: Context, span: str, low: tuple[datetime | None, bool], high: tuple[datetime | None, bool]) -> str:
     brackets = ("[" if low[1] else "(") + ("]" if high[1] else ")")
     low_sql = "NULL" if low[0] is None else ctx.sql.bind(low[0])
     high_sql = "NULL" if high[0] is None else ctx.sql.bind(high[0])
-    return f"{hull} && tstzrange({low_sql}, {high_sql}, '{brackets}')"
+    return f"{span} && tstzrange({low_sql}, {high_sql}, '{brackets}')"
 
 
 def date_value(ctx: Context, value: str, raw_name: str) -> DateValue:
@@ -104,14 +106,14 @@ def date_value(ctx: Context, value: str, raw_name: str) -> DateValue:
     return DateValue(prefix, ctx.sql.bind(start), ctx.sql.bind(end), start, end)
 
 
-def date_condition(ctx: Context, low: str, high: str, value: str, raw_name: str, hull: str | None = None) -> str:
-    return date_value(ctx, value, raw_name).condition(low, high, hull)
+def date_condition(ctx: Context, low: str, high: str, value: str, raw_name: str, span: str | None = None) -> str:
+    return date_value(ctx, value, raw_name).condition(low, high, span)
 
 
-def date_hull(x: str) -> str:
-    """The expression of search_date's GiST index (migration 0013) for the row ``x``: the closed range between its
-    low and high, in whichever order they come."""
-    return f"tstzrange(least({x}.low, {x}.high), greatest({x}.low, {x}.high), '[]')"
+def date_span(x: str) -> str:
+    """The expression of search_date's GiST index (migration 0007) for the row ``x``: NULL when low > high (a
+    Period written with its end before its start), which no range could hold."""
+    return f"(CASE WHEN {x}.low <= {x}.high THEN tstzrange({x}.low, {x}.high, '[]') END)"
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ from ece.search.clauses import (
     clause,
     lookup,
 )
-from ece.search.prefixes import date_hull, date_value, shared_overlap
+from ece.search.prefixes import date_span, date_value, shared_overlap
 from ece.search.values import bad
 
 RESULT_PARAMETERS = {"_count", "_total", "_cursor", "_format", "_pretty", "_sort", "_summary", "_elements",
@@ -231,10 +231,12 @@ def _merged_date_bounds(ctx: Context, request: SearchRequest) -> tuple[str, set[
                 bounds = [date_value(ctx, v, name) for v in values]
             except BadRequest:
                 return None  # the per-parameter condition reports the malformed value
-            # The bounds' shared range is the GiST index's condition: one scan reads the rows between the bounds
-            # only; each bound's exact test follows.
-            overlap = shared_overlap(ctx, bounds, date_hull("m"))
-            conditions = [*([overlap] if overlap else []), *(b.condition("m.low", "m.high") for b in bounds)]
+            span = date_span("m")
+            # The bounds' shared range as one more index condition: a GiST scan then reads the rows between the
+            # bounds only. A row without a span (low > high) is left to the exact conditions.
+            overlap = shared_overlap(ctx, bounds, span)
+            narrowed = [f"({overlap} OR m.low > m.high)"] if overlap else []
+            conditions = [*narrowed, *(b.condition("m.low", "m.high", span) for b in bounds)]
             return (f"EXISTS (SELECT 1 FROM search_date m WHERE m.resource_type = {ctx.sql.bind(resource_type)} "
                     f"AND m.resource_id = r.id AND m.param = {ctx.sql.bind(name)} AND {' AND '.join(conditions)})",
                     {(name, v) for v in values})
