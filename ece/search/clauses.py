@@ -102,29 +102,42 @@ def unknown(resource_types: list[str], raw_name: str) -> UnknownParameter:
                                                     "parameter", (raw_name,))])
 
 
-def clause(ctx: Context, alias: str, resource_types: list[str], raw_name: str, value: str, depth: int = 0) -> str:
+@dataclass(frozen=True)
+class Condition:
+    """The condition of one search pair on a ``resource`` row, and whether it holds only for a resource with index
+    rows of its own that match (an EXISTS over them, not a NOT EXISTS, a column or other resources' rows). A
+    deletion removes a resource's index rows in the same statement (ece.store), so such a condition implies a live
+    resource and the search can leave ``NOT deleted`` out (ece.search.query.Statement)."""
+
+    sql: str
+    on_own_rows: bool
+
+
+def clause(ctx: Context, alias: str, resource_types: list[str], raw_name: str, value: str,
+           depth: int = 0) -> Condition:
     """The condition on row ``alias`` (a ``resource``) for one ``name[:modifier]=value`` pair."""
     if depth > MAX_CHAIN_DEPTH:
         raise bad(raw_name, f"cadena de más de {MAX_CHAIN_DEPTH} niveles / chain deeper than {MAX_CHAIN_DEPTH}")
     if raw_name.startswith("_has:"):
-        return _has(ctx, alias, resource_types, raw_name, value, depth)
+        return Condition(_has(ctx, alias, resource_types, raw_name, value, depth), False)
     head, dot, rest = raw_name.partition(".")
     if dot:
-        return _chain(ctx, alias, resource_types, head, rest, raw_name, value, depth)
+        return Condition(_chain(ctx, alias, resource_types, head, rest, raw_name, value, depth), True)
     if raw_name == "_id":
         ids = [unescape(v) for v in split_or(value) if v]
-        return f"{alias}.id = ANY(CAST({ctx.sql.bind(ids)} AS text[]))"
+        return Condition(f"{alias}.id = ANY(CAST({ctx.sql.bind(ids)} AS text[]))", False)
     if raw_name.startswith("_lastUpdated"):
         if raw_name != "_lastUpdated":
             raise bad(raw_name, "modificador no admitido / unsupported modifier")
-        return _or([date_condition(ctx, f"{alias}.last_updated", f"{alias}.last_updated + interval '1 microsecond'",
-                                   v, raw_name) for v in split_or(value) if v])
+        return Condition(_or([date_condition(ctx, f"{alias}.last_updated",
+                                             f"{alias}.last_updated + interval '1 microsecond'", v, raw_name)
+                              for v in split_or(value) if v]), False)
     name, _, modifier = raw_name.partition(":")
     if name in FULL_TEXT_PARAMETERS:
-        return _full_text(ctx, alias, resource_types, name, modifier, value, raw_name)
+        return Condition(_full_text(ctx, alias, resource_types, name, modifier, value, raw_name), True)
     param = lookup(resource_types, name, raw_name)
     if modifier == "of-type":
-        return _of_type(ctx, alias, resource_types, param, value, raw_name)
+        return Condition(_of_type(ctx, alias, resource_types, param, value, raw_name), True)
     return _parameter(ctx, alias, _type_of(ctx, alias, resource_types), param, modifier, value, raw_name)
 
 
@@ -178,7 +191,7 @@ def _exists(ctx: Context, alias: str, type_sql: str, param: IndexedParam, condit
 
 
 def _parameter(ctx: Context, alias: str, type_sql: str, param: IndexedParam, modifier: str, value: str,
-               raw_name: str) -> str:
+               raw_name: str) -> Condition:
     kind = param.type
     if modifier and modifier not in MODIFIERS[kind] and not (kind == "reference" and is_served(modifier)):
         raise bad(raw_name, f"modificador no admitido / unsupported modifier ':{modifier}'")
@@ -186,7 +199,7 @@ def _parameter(ctx: Context, alias: str, type_sql: str, param: IndexedParam, mod
         if value not in ("true", "false"):
             raise bad(raw_name, ":missing admite true o false / takes true or false")
         _x, exists = _exists(ctx, alias, type_sql, param, None)
-        return ("NOT " if value == "true" else "") + exists
+        return Condition(exists, True) if value == "false" else Condition("NOT " + exists, False)
     values = [v for v in split_or(value) if v != ""]
     if not values:
         raise bad(raw_name, "valor vacío / empty value")
@@ -197,8 +210,8 @@ def _parameter(ctx: Context, alias: str, type_sql: str, param: IndexedParam, mod
     exists = (f"EXISTS (SELECT 1 FROM {TABLES[kind]} {x} WHERE {x}.resource_type = {type_sql} "
               f"AND {x}.resource_id = {alias}.id AND {x}.param = {ctx.sql.bind(param.name)} AND {condition})")
     if kind == "token" and modifier in ("not", "not-in"):  # R4 search.html#token: :not includes the missing
-        return "NOT " + exists
-    return exists
+        return Condition("NOT " + exists, False)
+    return Condition(exists, True)
 
 
 # --- value conditions per type -----------------------------------------------------------------------
@@ -328,7 +341,7 @@ def _chain(ctx: Context, alias: str, resource_types: list[str], head: str, rest:
     x, target = ctx.sql.alias("x"), ctx.sql.alias("t")
     alternatives = []
     for target_type in usable:
-        inner = clause(ctx, target, [target_type], rest, value, depth + 1)
+        inner = clause(ctx, target, [target_type], rest, value, depth + 1).sql
         visible = ctx.visible_sql(target, target_type)
         alternatives.append(f"({x}.target_type = {ctx.sql.bind(target_type)} AND EXISTS (SELECT 1 FROM resource "
                             f"{target} WHERE {target}.resource_type = {x}.target_type AND {target}.id = "
@@ -351,7 +364,7 @@ def _has(ctx: Context, alias: str, resource_types: list[str], raw_name: str, val
     if reference is None or reference.type != "reference":
         raise bad(raw_name, f"'{reference_name}' no es una referencia de {other_type} / is not a reference")
     other, x = ctx.sql.alias("h"), ctx.sql.alias("x")
-    inner = clause(ctx, other, [other_type], rest, value, depth + 1)
+    inner = clause(ctx, other, [other_type], rest, value, depth + 1).sql
     visible = ctx.visible_sql(other, other_type)
     return (f"EXISTS (SELECT 1 FROM search_reference {x} JOIN resource {other} ON {other}.resource_type = "
             f"{x}.resource_type AND {other}.id = {x}.resource_id AND NOT {other}.deleted{visible} "

@@ -188,12 +188,13 @@ def filters_sql(request: SearchRequest, *, strict: bool, terminology: Terminolog
             request.used.append((raw_name, value))
             continue
         try:
-            conditions.append(clause(ctx, "r", request.resource_types, raw_name, value))
+            condition = clause(ctx, "r", request.resource_types, raw_name, value)
         except UnknownParameter:
             if strict:
                 raise
             continue
-        live = live or _on_own_index_rows(raw_name, value)
+        conditions.append(condition.sql)
+        live = live or condition.on_own_rows
         request.used.append((raw_name, value))
     if request.compartment is not None:
         conditions.append(_compartment(sql, request))
@@ -201,16 +202,6 @@ def filters_sql(request: SearchRequest, *, strict: bool, terminology: Terminolog
         conditions.append(request.visible(sql.bind, "r", request.resource_types))
     where = " AND ".join(conditions)
     return Statement(sql, where, " AND ".join(c for c in conditions if c != _LIVE) if live else where)
-
-
-def _on_own_index_rows(raw_name: str, value: str) -> bool:
-    """Whether the condition ``clause`` makes of this pair requires index rows of the resource itself: every
-    parameter and chain does, except ``_id`` and ``_lastUpdated`` (columns), ``_has`` (other resources' rows),
-    ``:missing=true`` and token ``:not``/``:not-in`` (the absence of rows)."""
-    if raw_name.startswith(("_has:", "_id", "_lastUpdated")):
-        return False
-    modifier = raw_name.partition(".")[0].partition(":")[2]
-    return not (modifier in ("not", "not-in") or (modifier == "missing" and value == "true"))
 
 
 def _merged_date_bounds(ctx: Context, request: SearchRequest) -> tuple[str, set[tuple[str, str]]] | None:

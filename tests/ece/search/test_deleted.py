@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from ece import search, store
+from ece.search.clauses import Context, Sql, clause
 from tests.ece.search.helpers import make, unique_system
 
 
@@ -56,3 +57,28 @@ async def test_a_deleted_patient_is_counted_by_no_total(tx, pairs, result):
     page = await search.search(tx.conn, resource_types=["Patient"],
                                pairs=[("identifier", f"{system}|"), *pairs, *result])
     assert page.total == 2
+
+
+@pytest.mark.parametrize(("resource_type", "raw_name", "value"), [
+    ("Patient", "family", "Zelaya"), ("Patient", "gender:not", "male"), ("Patient", "gender:missing", "false"),
+    ("Patient", "birthdate:missing", "true"), ("Patient", "_id", "a,b"), ("Patient", "_lastUpdated", "gt2000"),
+    ("Patient", "_content", "zelaya"), ("Patient", "identifier:of-type", "http://terminology.hl7.org/"
+                                                                     "CodeSystem/v2-0203|MR|1"),
+    ("Observation", "subject:Patient.family", "Zelaya"), ("Patient", "_has:Observation:subject:code", "8867-4"),
+    ("Observation", "code:not-in", "http://hl7.org/fhir/ValueSet/observation-category"),
+])
+def test_a_condition_claims_a_live_resource_exactly_when_it_requires_index_rows_of_its_own(resource_type, raw_name,
+                                                                                           value):
+    ctx = Context(Sql(), _Codes(), None)
+
+    condition = clause(ctx, "r", [resource_type], raw_name, value)
+
+    own_rows = condition.sql.startswith("EXISTS") and "resource_id = r.id" in condition.sql.split(" AND ")[1]
+    assert condition.on_own_rows == own_rows
+
+
+class _Codes:
+    """Terminology for :in/:not-in without a database (the codes themselves do not matter here)."""
+
+    def codes(self, value: str, raw_name: str) -> set[str]:
+        return {"http://terminology.hl7.org/CodeSystem/observation-category|vital-signs"}
