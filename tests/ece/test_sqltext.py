@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import psycopg
 import pytest
+from psycopg import OperationalError
 from psycopg.errors import QueryCanceled
 from sqlalchemy import text
 
+from app.db import libpq_url, make_async_engine
 from ece.sqltext import driver_form, fetch_rows, sql_text
+from ece.tx import read_unit
 
 
 def test_the_same_statement_is_one_object_with_its_bind_parameters():
@@ -41,3 +45,21 @@ async def test_a_statement_cancelled_on_the_driver_raises_psycopgs_query_cancele
 
     with pytest.raises(QueryCanceled):
         await fetch_rows(tx.conn, "SELECT pg_sleep(:s)", {"s": 2})
+
+
+async def test_a_connection_lost_under_fetch_rows_is_not_handed_out_again(database_url):
+    engine = make_async_engine(database_url, pool_size=1)
+    try:
+        async with read_unit(engine) as tx:
+            pid = (await fetch_rows(tx.conn, "SELECT pg_backend_pid()", {}))[0][0]
+        async with await psycopg.AsyncConnection.connect(libpq_url(database_url), autocommit=True) as other:
+            await other.execute("SELECT pg_terminate_backend(%s)", (pid,))
+
+        with pytest.raises(OperationalError):
+            async with read_unit(engine) as tx:
+                await fetch_rows(tx.conn, "SELECT 1", {})
+        async with read_unit(engine) as tx:
+            rows = await fetch_rows(tx.conn, "SELECT pg_backend_pid()", {})
+        assert rows[0][0] != pid
+    finally:
+        await engine.dispose()
