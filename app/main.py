@@ -10,6 +10,8 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from psycopg import Error as PsycopgError
+from psycopg import OperationalError
 from psycopg.errors import QueryCanceled
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -28,7 +30,7 @@ from ece.access.routes import router as access_router
 from ece.api.hot import hot_router
 from ece.api.routes import router as fhir_router
 from ece.capability import capability_statement, declare_profiles, declare_security
-from ece.errors import FhirError, Issue, PayloadTooLarge, TooCostly
+from ece.errors import DatabaseUnavailable, FhirError, Issue, PayloadTooLarge, TooCostly
 from ece.notifications.api import router as notifications_router
 from ece.references import configure_local_bases
 from fhir_profiles.api import router as profiles_router
@@ -215,13 +217,26 @@ def _install_error_handlers(app: FastAPI, settings: Settings) -> None:
             "ran past the time limit and was cancelled; nothing was saved. Narrow the search or split the "
             "Bundle"))]))
 
+    def unavailable(error: Exception) -> Response:  # the connection was lost or refused: the work rolled back
+        log.warning("database unavailable: %s", error)
+        return outcome_response(DatabaseUnavailable([Issue("transient", (
+            "La base de datos no está disponible en este momento; no se guardó nada. Reintente en unos segundos / "
+            "the database is unavailable right now; nothing was saved. Retry in a few seconds"))]))
+
+    async def driver_error(request: Request, error: Exception) -> Response:
+        if isinstance(error, QueryCanceled):
+            return cancelled()
+        if isinstance(error, OperationalError):  # connection lost, server shutting down or refusing connections
+            return unavailable(error)
+        return await unexpected(request, error)
+
     @app.exception_handler(DBAPIError)
     async def database_error(request: Request, error: DBAPIError) -> Response:
-        return cancelled() if isinstance(error.orig, QueryCanceled) else await unexpected(request, error)
+        return await driver_error(request, error.orig if error.orig is not None else error)
 
-    @app.exception_handler(QueryCanceled)  # from the statements run on psycopg directly (ece.sqltext.fetch_rows)
-    async def driver_cancelled(request: Request, error: QueryCanceled) -> Response:
-        return cancelled()
+    @app.exception_handler(PsycopgError)  # from the statements run on psycopg directly (ece.sqltext.fetch_rows)
+    async def psycopg_error(request: Request, error: PsycopgError) -> Response:
+        return await driver_error(request, error)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, error: Exception) -> Response:

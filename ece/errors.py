@@ -139,6 +139,19 @@ class UnprocessableEntity(FhirError):
         super().__init__(issues, 422)
 
 
+class DatabaseUnavailable(FhirError):
+    """The database connection was lost or refused (a restart, a failover, a network cut): nothing of the request
+    was committed, and the same request may be sent again shortly. 503 with Retry-After (R4 http.html: transient
+    conditions), not a 500 that an integrator would take for a defect."""
+
+    default_code = "transient"
+    RETRY_AFTER_S = 5
+
+    def __init__(self, issues: list[Issue]):
+        super().__init__(issues, 503)
+        self.headers = {"Retry-After": str(self.RETRY_AFTER_S)}
+
+
 class ValidatorUnavailable(FhirError):
     """A validator in the write path could not run: the write is refused, not let through (fail closed)."""
 
