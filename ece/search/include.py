@@ -27,8 +27,8 @@ _REFERENCES = {
     # ... and the resources whose references point to the frontier (reverse).
     True: "SELECT x.resource_type, x.resource_id FROM search_reference x "
           "JOIN unnest(CAST(:types AS text[]), CAST(:ids AS text[])) AS s(t, i) ON x.target_type = s.t "
-          "AND x.target_id = s.i WHERE x.resource_type = :source AND (CAST(:param AS text) IS NULL OR "
-          "x.param = :param)",
+          "AND x.target_id = s.i WHERE (CAST(:source AS text) IS NULL OR x.resource_type = :source) AND "
+          "(CAST(:param AS text) IS NULL OR x.param = :param)",
 }
 
 

@@ -130,6 +130,19 @@ async def test_revinclude_adds_the_resources_that_refer_to_the_matches(tx):
     assert sorted(keys(iterated.included)) == [("Encounter", encounter), ("Observation", in_visit)]
 
 
+async def test_revinclude_wildcards_add_what_refers_to_the_matches_through_any_parameter(tx):
+    system = unique_system()
+    maria = await make(tx, person(system, "1", "Pérez"))
+    glucose = await make(tx, lab(system, "1", subject=f"Patient/{maria}"))
+    encounter = await make(tx, visit(system, "1", maria))
+
+    everything = await run(tx, "Patient", system, ("_revinclude", "*"))
+    observations = await run(tx, "Patient", system, ("_revinclude", "Observation:*"))
+
+    assert keys(everything.included) == [("Encounter", encounter), ("Observation", glucose)]
+    assert keys(observations.included) == [("Observation", glucose)]
+
+
 async def test_a_match_is_never_repeated_as_an_include(tx):
     system = unique_system()
     outside = await make(tx, {"resourceType": "Patient", "name": [{"family": "Pérez", "given": ["María"]}]})
