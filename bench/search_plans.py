@@ -77,11 +77,11 @@ def _count(conn: psycopg.Connection, request, statement, *, whole: bool) -> Stat
     if request.total == "none":
         return None
     if request.total == "accurate":
-        return Statement("count", f"SELECT count(*) FROM resource r WHERE {statement.page_where}",
+        return Statement("count", f"SELECT count(*) FROM resource r WHERE {statement.where}",
                          dict(statement.sql.params))
     if whole:
         return None
-    capped = Statement("count", f"SELECT count(*) FROM (SELECT 1 FROM resource r WHERE {statement.page_where} "
+    capped = Statement("count", f"SELECT count(*) FROM (SELECT 1 FROM resource r WHERE {statement.where} "
                        "LIMIT :count_cap) m", {**statement.sql.params, "count_cap": DEFAULT_COUNT_CAP + 1})
     plan = conn.execute("EXPLAIN (FORMAT JSON) " + render(conn, capped.sql, capped.params)).fetchone()[0]
     return capped if plan[0]["Plan"]["Total Cost"] <= COUNT_COST_LIMIT else None

@@ -13,9 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from ece.errors import Gone, Issue, NotFound
 from ece.sqltext import fetch_rows, sql_text
 
-_READ = ("SELECT version_id, last_updated, content FROM resource WHERE resource_type = :t AND id = :i")
+_READ = "SELECT version_id, last_updated, content FROM resource WHERE resource_type = :t AND id = :i"
 _VREAD = ("SELECT version_id, last_updated, content FROM resource_history WHERE resource_type = :t AND id = :i "
-              "AND version_id = :v")
+          "AND version_id = :v")
 _EXISTS = text("SELECT 1 FROM resource WHERE resource_type = :t AND id = :i")
 
 

@@ -94,15 +94,15 @@ async def _total(conn: AsyncConnection, request: SearchRequest, statement, *, pa
     if mode == "none":
         return None
     if mode == "estimate":
-        plan = await _scalar(conn, f"EXPLAIN (FORMAT JSON) SELECT 1 FROM resource r WHERE {statement.page_where}",
+        plan = await _scalar(conn, f"EXPLAIN (FORMAT JSON) SELECT 1 FROM resource r WHERE {statement.where}",
                              statement.sql.params)
         return int(plan[0]["Plan"]["Plan Rows"])
     if mode == "accurate":
-        return await _scalar(conn, f"SELECT count(*) FROM resource r WHERE {statement.page_where}",
+        return await _scalar(conn, f"SELECT count(*) FROM resource r WHERE {statement.where}",
                              statement.sql.params)
     if page_matches is not None:
         return page_matches if page_matches <= DEFAULT_COUNT_CAP else None
-    capped_sql = f"SELECT count(*) FROM (SELECT 1 FROM resource r WHERE {statement.page_where} LIMIT :count_cap) m"
+    capped_sql = f"SELECT count(*) FROM (SELECT 1 FROM resource r WHERE {statement.where} LIMIT :count_cap) m"
     params = {**statement.sql.params, "count_cap": DEFAULT_COUNT_CAP + 1}
     if when_cheap:
         plan = await _scalar(conn, f"EXPLAIN (FORMAT JSON) {capped_sql}", params)

@@ -164,12 +164,11 @@ _LIVE = "NOT r.deleted"
 @dataclass
 class Statement:
     sql: Sql
+    # ``NOT r.deleted`` is left out when a condition on the resource's own index rows already implies a live
+    # resource (a deletion removes its index rows, ece.store): without that column an id walk or a count can stay
+    # in the primary key's index (an index-only scan where the visibility map allows) instead of visiting each
+    # resource's row.
     where: str
-    # The page and the counts may leave out ``NOT r.deleted``: a condition on the resource's own index rows
-    # already implies a live resource (a deletion removes its index rows, ece.store), and without that column
-    # an id walk or a count can stay in the primary key's index (an index-only scan where the visibility map
-    # allows) instead of visiting each resource's row.
-    page_where: str
 
 
 def filters_sql(request: SearchRequest, *, strict: bool, terminology: Terminology) -> Statement:
@@ -200,8 +199,7 @@ def filters_sql(request: SearchRequest, *, strict: bool, terminology: Terminolog
         conditions.append(_compartment(sql, request))
     if request.visible is not None:
         conditions.append(request.visible(sql.bind, "r", request.resource_types))
-    where = " AND ".join(conditions)
-    return Statement(sql, where, " AND ".join(c for c in conditions if c != _LIVE) if live else where)
+    return Statement(sql, " AND ".join(c for c in conditions if not (live and c == _LIVE)))
 
 
 def _merged_date_bounds(ctx: Context, request: SearchRequest) -> tuple[str, set[tuple[str, str]]] | None:
@@ -300,7 +298,7 @@ def page_sql(request: SearchRequest, statement: Statement, cursor: Cursor | None
     sql = statement.sql
     keys = request.sort
     key_columns = "".join(f", {k.expression} AS k{i}" for i, k in enumerate(keys))
-    inner = f"SELECT r.resource_type, r.id{key_columns} FROM resource r WHERE {statement.page_where}"
+    inner = f"SELECT r.resource_type, r.id{key_columns} FROM resource r WHERE {statement.where}"
     order_terms, comparisons = [], []
     for i, key in enumerate(keys):
         high, low = _LAST[key.sql_type]
