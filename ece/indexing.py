@@ -56,6 +56,9 @@ class IndexedParam:
     word_starts: bool = False
     # The values of a parameter whose expression is not a navigation (ece.computed_params); paths are then ().
     compute: Callable[[dict], list[Any]] | None = None
+    # A date parameter whose every path ends at a date, dateTime or instant, never a Period: its index rows always
+    # have low <= high, so none needs the column tests kept for a Period written end before start (ece.search).
+    ordered_spans: bool = False
 
 
 def _step_name(step: Any) -> str:
@@ -115,20 +118,27 @@ def single_valued(resource_type: str, name: str) -> bool:
 
 def identifier_valued(resource_type: str, name: str) -> bool:
     """True when every path of the parameter ends at an Identifier, the one datatype ``:of-type`` applies to."""
+    param = indexed_param(resource_type, name)
+    return param is not None and param.type == "token" and _ends_at(resource_type, param.paths, {"Identifier"})
+
+
+# FHIR datatypes whose value is one instant at some precision (R4 datatypes.html#primitive): never a Period.
+POINT_IN_TIME_TYPES = frozenset({"date", "dateTime", "instant"})
+
+
+def _ends_at(resource_type: str, paths: tuple[Path, ...], datatypes: set[str] | frozenset[str]) -> bool:
+    """True when every one of ``paths`` (at least one) ends, in the schema, at one of ``datatypes``."""
     from ece.registry import schema
 
-    param = indexed_param(resource_type, name)
-    if param is None or param.type != "token":
-        return False
     types = schema()["types"]
-    for path in param.paths:
+    for path in paths:
         current: str | None = resource_type
         for step in path.steps:
             element = types.get(current or "", {}).get(_step_name(step))
             current = element["type"] if element else None
-        if current != "Identifier":
+        if current not in datatypes:
             return False
-    return True
+    return bool(paths)
 
 
 def parameter_url(resource_type: str, name: str) -> str:
@@ -198,8 +208,9 @@ def indexed_params(resource_type: str) -> tuple[IndexedParam, ...]:
         paths = _compile_paths(spec)
         word_starts = spec["type"] == "string" and any(
             _step_name(step) in NAME_ELEMENTS for path in paths for step in path.steps)
+        ordered_spans = spec["type"] == "date" and _ends_at(resource_type, paths, POINT_IN_TIME_TYPES)
         out.append(IndexedParam(name, spec["type"], paths, tuple(spec.get("targets") or ()), components,
-                                word_starts))
+                                word_starts, ordered_spans=ordered_spans))
     return tuple(out)
 
 

@@ -120,11 +120,12 @@ search_date = _index_table(
     per_resource=Index(None, "resource_type", "resource_id", "param", postgresql_include=["low", "high"]),
 )
 # Migration 0007_search_date_spans: a GiST index over each row's closed span (NULL when low > high), for the
-# range operators of ece.search.clauses, and the rows without a span.
+# range operators of ece.search.clauses, and the rows without a span. Migration 0013: it carries the row's
+# resource and ends, so a range on a parameter without Periods is an index-only scan.
 Index("ix_search_date_resource_type_param_span", search_date.c.resource_type, search_date.c.param,
       case((search_date.c.low <= search_date.c.high,
             func.tstzrange(search_date.c.low, search_date.c.high, literal_column("'[]'")))),
-      postgresql_using="gist")
+      postgresql_using="gist", postgresql_include=["resource_id", "low", "high"])
 Index("ix_search_date_resource_type_param_inverted", search_date.c.resource_type, search_date.c.param,
       postgresql_where=search_date.c.low > search_date.c.high)
 

@@ -8,7 +8,7 @@ Everything is bound, never interpolated: only table and column names that come f
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from ece.dates import fold
@@ -93,6 +93,8 @@ def lookup(resource_types: list[str], name: str, raw_name: str) -> IndexedParam:
     found = [indexed_param(t, name) for t in resource_types]
     if not found or any(p is None for p in found) or len({p.type for p in found if p}) != 1:
         raise unknown(resource_types, raw_name)
+    if len({p.ordered_spans for p in found if p}) > 1:  # system search: one type's dates may be Periods
+        return replace(found[0], ordered_spans=False)  # type: ignore[arg-type]
     return found[0]  # type: ignore[return-value]
 
 
@@ -253,7 +255,7 @@ def _string(ctx: Context, x: str, param: IndexedParam, modifier: str, value: str
 
 
 def _date(ctx: Context, x: str, param: IndexedParam, modifier: str, value: str, raw_name: str) -> str:
-    return date_condition(ctx, f"{x}.low", f"{x}.high", value, raw_name, date_span(x))
+    return date_condition(ctx, f"{x}.low", f"{x}.high", value, raw_name, date_span(x), param.ordered_spans)
 
 
 def _number(ctx: Context, x: str, param: IndexedParam, modifier: str, value: str, raw_name: str) -> str:

@@ -43,10 +43,11 @@ class DateValue:
     start: datetime
     end: datetime
 
-    def condition(self, low: str, high: str, span: str | None = None) -> str:
+    def condition(self, low: str, high: str, span: str | None = None, ordered: bool = False) -> str:
         """Whether the target [low, high) matches (R4 search.html#prefix). With the SQL of the row's indexed
         ``span``, written with range operators for the GiST index of search_date; the column comparisons
-        remain for a row whose span is NULL (low > high)."""
+        remain for a row whose span is NULL (low > high), unless the parameter's rows are all ``ordered``
+        (ece.indexing.IndexedParam.ordered_spans): the range tests alone then let the index answer by itself."""
         s, e = self.s, self.e
         eq = f"({low} >= {s} AND {high} <= {e})"
         exact = {"eq": eq, "ne": f"NOT {eq}", "gt": f"{high} > {e}", "lt": f"{low} < {s}",
@@ -56,7 +57,7 @@ class DateValue:
         if span is None or self.prefix not in _SPAN_TESTS:
             return exact
         tests = [f"{span} {test.format(s=s, e=e)}" for test in _SPAN_TESTS[self.prefix]]
-        return "(" + " OR ".join([*tests, f"({low} > {high} AND {exact})"]) + ")"
+        return "(" + " OR ".join(tests if ordered else [*tests, f"({low} > {high} AND {exact})"]) + ")"
 
     def overlap_ends(self) -> tuple[tuple[datetime | None, bool], tuple[datetime | None, bool]] | None:
         """The range a matching row's span overlaps (``_SPAN_OVERLAPS``), as values; None for ne."""
@@ -106,8 +107,9 @@ def date_value(ctx: Context, value: str, raw_name: str) -> DateValue:
     return DateValue(prefix, ctx.sql.bind(start), ctx.sql.bind(end), start, end)
 
 
-def date_condition(ctx: Context, low: str, high: str, value: str, raw_name: str, span: str | None = None) -> str:
-    return date_value(ctx, value, raw_name).condition(low, high, span)
+def date_condition(ctx: Context, low: str, high: str, value: str, raw_name: str, span: str | None = None,
+                   ordered: bool = False) -> str:
+    return date_value(ctx, value, raw_name).condition(low, high, span, ordered)
 
 
 def date_span(x: str) -> str:

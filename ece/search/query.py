@@ -224,8 +224,9 @@ def _merged_date_bounds(ctx: Context, request: SearchRequest) -> tuple[str, set[
             # The bounds' shared range as one more index condition: a GiST scan then reads the rows between the
             # bounds only. A row without a span (low > high) is left to the exact conditions.
             overlap = shared_overlap(ctx, bounds, span)
-            narrowed = [f"({overlap} OR m.low > m.high)"] if overlap else []
-            conditions = [*narrowed, *(b.condition("m.low", "m.high", span) for b in bounds)]
+            ordered = param.ordered_spans
+            narrowed = [overlap if ordered else f"({overlap} OR m.low > m.high)"] if overlap else []
+            conditions = [*narrowed, *(b.condition("m.low", "m.high", span, ordered) for b in bounds)]
             return (f"EXISTS (SELECT 1 FROM search_date m WHERE m.resource_type = {ctx.sql.bind(resource_type)} "
                     f"AND m.resource_id = r.id AND m.param = {ctx.sql.bind(name)} AND {' AND '.join(conditions)})",
                     {(name, v) for v in values})

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from ece.dates import date_range, fold
-from ece.indexing import extract
+from ece.indexing import extract, indexed_param
 
 
 def test_a_year_stands_for_the_whole_year():
@@ -88,3 +88,16 @@ def test_the_quantity_of_a_composite_carries_its_canonical_form():
     composite = [r for r in rows.composite if r[0] == "code-value-quantity"]
     assert composite == [("code-value-quantity", "http://loinc.org", "8480-6", None, None, 150, UCUM, "mm[Hg]",
                           Decimal("19998300"), "g.m-1.s-2", None, None, None)]
+
+
+def test_a_date_parameter_without_periods_has_ordered_spans():
+    assert indexed_param("Patient", "birthdate").ordered_spans  # Patient.birthDate: date
+    assert indexed_param("Task", "authored-on").ordered_spans  # Task.authoredOn: dateTime
+    assert indexed_param("Patient", "death-date").ordered_spans  # Patient.deceasedDateTime
+
+
+def test_a_date_parameter_that_may_hold_a_period_or_a_non_date_has_no_ordered_spans():
+    assert not indexed_param("Encounter", "date").ordered_spans  # Encounter.period
+    assert not indexed_param("Observation", "date").ordered_spans  # effective[x]: dateTime, Period, Timing, instant
+    assert not indexed_param("Immunization", "date").ordered_spans  # occurrence[x]: dateTime or string
+    assert not indexed_param("Patient", "identifier").ordered_spans  # not a date at all

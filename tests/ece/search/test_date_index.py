@@ -8,6 +8,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from ece.dates import date_range
+from ece.search.query import filters_sql, parse_request
+from ece.search.terminology import TerminologyCache
 from tests.ece.search.helpers import found, make, unique_system
 
 PREFIXES = ["eq", "ne", "gt", "lt", "ge", "le", "sa", "eb", "ap"]
@@ -65,3 +68,58 @@ async def test_two_bounds_on_one_period_find_what_both_rules_match_even_inverted
                 if matches(first, month(lower), span) and matches(second, month(upper), span)}
         got = await found(tx, "Encounter", system, ("date", first + lower), ("date", second + upper))
         assert got == want, (lower, upper)
+
+
+BIRTH_DATES = {"day": "2013-01-05", "month": "2013-03", "year": "2013", "later": "2013-07-01"}
+
+
+def birth_span(value: str) -> tuple[datetime, datetime]:
+    span = date_range(value)
+    assert span is not None
+    return span
+
+
+@pytest.mark.parametrize("prefix", PREFIXES)
+async def test_a_date_without_periods_is_found_by_its_range_tests_alone(tx, prefix):
+    """Patient.birthDate is never a Period (ece.indexing.IndexedParam.ordered_spans): its condition leaves out
+    the column tests kept for inverted Periods, and must still match exactly what the prefix rule matches."""
+    system = unique_system()
+    ids = {key: await make(tx, {"resourceType": "Patient", "identifier": [{"system": system, "value": key}],
+                                "birthDate": value})
+           for key, value in BIRTH_DATES.items()}
+    for value in MONTHS:
+        want = {ids[key] for key, born in BIRTH_DATES.items() if matches(prefix, month(value), birth_span(born))}
+        assert await found(tx, "Patient", system, ("birthdate", prefix + value)) == want, value
+
+
+@pytest.mark.parametrize("first", PREFIXES)
+@pytest.mark.parametrize("second", ["lt", "le", "eb", "ne"])
+async def test_two_bounds_on_a_date_without_periods_find_what_both_rules_match(tx, first, second):
+    system = unique_system()
+    ids = {key: await make(tx, {"resourceType": "Patient", "identifier": [{"system": system, "value": key}],
+                                "birthDate": value})
+           for key, value in BIRTH_DATES.items()}
+    for lower, upper in (("2012-12", "2013-03"), ("2013-01", "2013-07"), ("2013-03", "2013-06")):
+        want = {ids[key] for key, born in BIRTH_DATES.items()
+                if matches(first, month(lower), birth_span(born)) and matches(second, month(upper), birth_span(born))}
+        got = await found(tx, "Patient", system, ("birthdate", first + lower), ("birthdate", second + upper))
+        assert got == want, (lower, upper)
+
+
+def condition_sql(resource_types: list[str], *pairs: tuple[str, str]) -> str:
+    request = parse_request(resource_types, list(pairs), strict=True)
+    return filters_sql(request, strict=True, terminology=TerminologyCache()).where
+
+
+def test_only_a_parameter_that_may_hold_periods_keeps_the_tests_for_inverted_ones():
+    assert "low > " not in condition_sql(["Patient"], ("birthdate", "ge2000"), ("birthdate", "lt2001"))
+    assert "low > " not in condition_sql(["Patient"], ("birthdate", "2000"))
+    assert "low > " in condition_sql(["Encounter"], ("date", "ge2000"), ("date", "lt2001"))
+    assert "low > " in condition_sql(["Encounter"], ("date", "2000"))
+
+
+def test_a_system_search_keeps_the_tests_for_inverted_periods_when_one_type_may_hold_them():
+    """Composition.date is a dateTime, Encounter.date a Period: searched together, the Encounters' inverted
+    Periods must still be found."""
+    assert "low > " not in condition_sql(["Composition"], ("date", "ge2000"))
+    assert "low > " in condition_sql(["Composition", "Encounter"], ("date", "ge2000"))
