@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import psycopg
 from psycopg import sql as pgsql
 
-from ece.search import COUNT_COST_LIMIT, DEFAULT_COUNT_CAP
+from ece.search import COUNT_COST_LIMIT, DEFAULT_COUNT_CAP, count_sql
 from ece.search import include as inc
 from ece.search.query import filters_sql, page_sql, parse_request
 from ece.search.terminology import TerminologyCache
@@ -77,12 +77,11 @@ def _count(conn: psycopg.Connection, request, statement, *, whole: bool) -> Stat
     if request.total == "none":
         return None
     if request.total == "accurate":
-        return Statement("count", f"SELECT count(*) FROM resource r WHERE {statement.where}",
-                         dict(statement.sql.params))
+        return Statement("count", count_sql(statement), dict(statement.sql.params))
     if whole:
         return None
-    capped = Statement("count", f"SELECT count(*) FROM (SELECT 1 FROM resource r WHERE {statement.where} "
-                       "LIMIT :count_cap) m", {**statement.sql.params, "count_cap": DEFAULT_COUNT_CAP + 1})
+    capped = Statement("count", count_sql(statement, capped=True),
+                       {**statement.sql.params, "count_cap": DEFAULT_COUNT_CAP + 1})
     plan = conn.execute("EXPLAIN (FORMAT JSON) " + render(conn, capped.sql, capped.params)).fetchone()[0]
     return capped if plan[0]["Plan"]["Total Cost"] <= COUNT_COST_LIMIT else None
 

@@ -18,7 +18,16 @@ from ece.fulltext import definition_url, supports
 from ece.indexing import indexed_params, parameter_url
 from ece.search.clauses import Sql, Visibility
 from ece.search.include import included
-from ece.search.query import Cursor, SearchRequest, encode_cursor, filters_sql, page_cursor, page_sql, parse_request
+from ece.search.query import (
+    Cursor,
+    SearchRequest,
+    Statement,
+    encode_cursor,
+    filters_sql,
+    page_cursor,
+    page_sql,
+    parse_request,
+)
 from ece.search.summary import shaped
 from ece.search.terminology import TerminologyCache
 from ece.search.values import bad
@@ -94,15 +103,14 @@ async def _total(conn: AsyncConnection, request: SearchRequest, statement, *, pa
     if mode == "none":
         return None
     if mode == "estimate":
-        plan = await _scalar(conn, f"EXPLAIN (FORMAT JSON) SELECT 1 FROM resource r WHERE {statement.where}",
+        plan = await _scalar(conn, "EXPLAIN (FORMAT JSON) " + statement.select("1"),
                              statement.sql.params)
         return int(plan[0]["Plan"]["Plan Rows"])
     if mode == "accurate":
-        return await _scalar(conn, f"SELECT count(*) FROM resource r WHERE {statement.where}",
-                             statement.sql.params)
+        return await _scalar(conn, count_sql(statement), statement.sql.params)
     if page_matches is not None:
         return page_matches if page_matches <= DEFAULT_COUNT_CAP else None
-    capped_sql = f"SELECT count(*) FROM (SELECT 1 FROM resource r WHERE {statement.where} LIMIT :count_cap) m"
+    capped_sql = count_sql(statement, capped=True)
     params = {**statement.sql.params, "count_cap": DEFAULT_COUNT_CAP + 1}
     if when_cheap:
         plan = await _scalar(conn, f"EXPLAIN (FORMAT JSON) {capped_sql}", params)
@@ -110,6 +118,13 @@ async def _total(conn: AsyncConnection, request: SearchRequest, statement, *, pa
             return None
     capped = await _scalar(conn, capped_sql, params)
     return capped if capped <= DEFAULT_COUNT_CAP else None
+
+
+def count_sql(statement: Statement, *, capped: bool = False) -> str:
+    """The count of a search's matches; ``capped``: of the first ``:count_cap`` only."""
+    if capped:
+        return f"SELECT count(*) FROM ({statement.select('1')} LIMIT :count_cap) m"
+    return statement.select("count(*)")
 
 
 async def _scalar(conn: AsyncConnection, sql: str, params: dict):
@@ -127,7 +142,7 @@ async def matching_ids(conn: AsyncConnection, *, resource_type: str, query: str,
     await terminology.preload(conn, request.filters)
     statement = filters_sql(request, strict=True, terminology=terminology)
     statement.sql.params["limit"] = limit
-    rows = await fetch_rows(conn, f"SELECT r.id FROM resource r WHERE {statement.where} ORDER BY r.id LIMIT :limit",
+    rows = await fetch_rows(conn, statement.select("r.id") + " ORDER BY r.id LIMIT :limit",
                             statement.sql.params)
     return [r[0] for r in rows]
 

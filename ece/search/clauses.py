@@ -113,6 +113,9 @@ class Condition:
 
     sql: str
     on_own_rows: bool
+    # For an EXISTS over one index table: the SELECT of the distinct (resource_type, id) of its matching rows,
+    # from which a search on this condition alone reads its resources directly (ece.search.query.Statement.rows).
+    index_rows: str | None = None
 
 
 def clause(ctx: Context, alias: str, resource_types: list[str], raw_name: str, value: str,
@@ -209,11 +212,19 @@ def _parameter(ctx: Context, alias: str, type_sql: str, param: IndexedParam, mod
     builders = {"token": _token, "string": _string, "date": _date, "reference": _reference, "number": _number,
                 "quantity": _quantity, "uri": _uri, "composite": _composite}
     condition = _or([builders[kind](ctx, x, param, modifier, v, raw_name) for v in values])
-    exists = (f"EXISTS (SELECT 1 FROM {TABLES[kind]} {x} WHERE {x}.resource_type = {type_sql} "
-              f"AND {x}.resource_id = {alias}.id AND {x}.param = {ctx.sql.bind(param.name)} AND {condition})")
+    exists, rows = own_rows(x, TABLES[kind], type_sql, alias, f"{x}.param = {ctx.sql.bind(param.name)} AND {condition}")
     if kind == "token" and modifier in ("not", "not-in"):  # R4 search.html#token: :not includes the missing
         return Condition("NOT " + exists, False)
-    return Condition(exists, True)
+    return Condition(exists, True, rows)
+
+
+def own_rows(x: str, table: str, type_sql: str, alias: str, condition: str) -> tuple[str, str]:
+    """The EXISTS over ``table`` rows ``x`` of the resource ``alias`` that meet ``condition``, and the distinct
+    resources of those rows (``Condition.index_rows``)."""
+    exists = (f"EXISTS (SELECT 1 FROM {table} {x} WHERE {x}.resource_type = {type_sql} "
+              f"AND {x}.resource_id = {alias}.id AND {condition})")
+    return exists, (f"SELECT DISTINCT {x}.resource_type, {x}.resource_id AS id FROM {table} {x} "
+                    f"WHERE {x}.resource_type = {type_sql} AND {condition}")
 
 
 # --- value conditions per type -----------------------------------------------------------------------

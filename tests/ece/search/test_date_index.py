@@ -108,7 +108,7 @@ async def test_two_bounds_on_a_date_without_periods_find_what_both_rules_match(t
 
 def condition_sql(resource_types: list[str], *pairs: tuple[str, str]) -> str:
     request = parse_request(resource_types, list(pairs), strict=True)
-    return filters_sql(request, strict=True, terminology=TerminologyCache()).where
+    return filters_sql(request, strict=True, terminology=TerminologyCache()).select("r.id")
 
 
 def test_only_a_parameter_that_may_hold_periods_keeps_the_tests_for_inverted_ones():
