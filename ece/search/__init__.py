@@ -103,7 +103,7 @@ async def _total(conn: AsyncConnection, request: SearchRequest, statement, *, pa
     if mode == "none":
         return None
     if mode == "estimate":
-        plan = await _scalar(conn, "EXPLAIN (FORMAT JSON) " + statement.select("1"),
+        plan = await _scalar(conn, "EXPLAIN (FORMAT JSON) " + statement.matches(),
                              statement.sql.params)
         return int(plan[0]["Plan"]["Plan Rows"])
     if mode == "accurate":
@@ -122,9 +122,7 @@ async def _total(conn: AsyncConnection, request: SearchRequest, statement, *, pa
 
 def count_sql(statement: Statement, *, capped: bool = False) -> str:
     """The count of a search's matches; ``capped``: of the first ``:count_cap`` only."""
-    if capped:
-        return f"SELECT count(*) FROM ({statement.select('1')} LIMIT :count_cap) m"
-    return statement.select("count(*)")
+    return f"SELECT count(*) FROM ({statement.matches()}{' LIMIT :count_cap' if capped else ''}) m"
 
 
 async def _scalar(conn: AsyncConnection, sql: str, params: dict):
@@ -142,7 +140,7 @@ async def matching_ids(conn: AsyncConnection, *, resource_type: str, query: str,
     await terminology.preload(conn, request.filters)
     statement = filters_sql(request, strict=True, terminology=terminology)
     statement.sql.params["limit"] = limit
-    rows = await fetch_rows(conn, statement.select("r.id") + " ORDER BY r.id LIMIT :limit",
+    rows = await fetch_rows(conn, statement.matches() + " ORDER BY r.id LIMIT :limit",
                             statement.sql.params)
     return [r[0] for r in rows]
 

@@ -113,7 +113,7 @@ class Condition:
 
     sql: str
     on_own_rows: bool
-    # For an EXISTS over one index table: the SELECT of the distinct (resource_type, id) of its matching rows,
+    # For an EXISTS over one index table: the SELECT of (resource_type, id) of its matching rows, one per row,
     # from which a search on this condition alone reads its resources directly (ece.search.query.Statement.rows).
     index_rows: str | None = None
 
@@ -219,11 +219,11 @@ def _parameter(ctx: Context, alias: str, type_sql: str, param: IndexedParam, mod
 
 
 def own_rows(x: str, table: str, type_sql: str, alias: str, condition: str) -> tuple[str, str]:
-    """The EXISTS over ``table`` rows ``x`` of the resource ``alias`` that meet ``condition``, and the distinct
-    resources of those rows (``Condition.index_rows``)."""
+    """The EXISTS over ``table`` rows ``x`` of the resource ``alias`` that meet ``condition``, and the resources of
+    those rows, once per row (``Condition.index_rows``)."""
     exists = (f"EXISTS (SELECT 1 FROM {table} {x} WHERE {x}.resource_type = {type_sql} "
               f"AND {x}.resource_id = {alias}.id AND {condition})")
-    return exists, (f"SELECT DISTINCT {x}.resource_type, {x}.resource_id AS id FROM {table} {x} "
+    return exists, (f"SELECT {x}.resource_type, {x}.resource_id AS id FROM {table} {x} "
                     f"WHERE {x}.resource_type = {type_sql} AND {condition}")
 
 

@@ -1,6 +1,7 @@
 """A search on one index condition alone reads its matches from that condition's index rows, not from the
 resource table (ece.search.query.Statement.rows): it must find exactly what the resource-table form finds,
-each resource once, never a deleted one, in the same order and with the same total."""
+each resource once, never a deleted one, in the same order and with the same total. Searches with a sort
+key keep the resource table."""
 
 from __future__ import annotations
 
@@ -72,4 +73,5 @@ def test_only_a_search_on_one_index_condition_reads_index_rows():
     assert rows_of(["Patient"], ("gender:not", "male")) == "resource r"  # rows of other resources
     assert rows_of(["Patient"], ("_lastUpdated", "gt2020")) == "resource r"  # a column of the resource
     assert rows_of(["Patient"], ("name", "ma"), ("_sort", "_lastUpdated")) == "resource r"
+    assert rows_of(["Patient"], ("name", "ma"), ("_sort", "birthdate")) == "resource r"
     assert rows_of(["Patient", "Practitioner"], ("name", "ma")) == "resource r"
