@@ -180,13 +180,13 @@ class Statement:
     rows: str = "resource r"
     repeats: bool = False
 
-    def select(self, columns: str) -> str:
-        """The rows that match, one per index row when ``repeats``."""
-        return f"SELECT {columns} FROM {self.rows} WHERE {self.where}"
+    def select(self, columns: str, *, distinct: bool = False) -> str:
+        """The rows that match: one per index row when ``repeats``, unless ``distinct``."""
+        return f"SELECT {'DISTINCT ' if distinct else ''}{columns} FROM {self.rows} WHERE {self.where}"
 
     def matches(self, columns: str = "r.id") -> str:
         """The matching resources, each once."""
-        return ("SELECT DISTINCT " if self.repeats else "SELECT ") + self.select(columns)[len("SELECT "):]
+        return self.select(columns, distinct=self.repeats)
 
 
 def filters_sql(request: SearchRequest, *, strict: bool, terminology: Terminology) -> Statement:
