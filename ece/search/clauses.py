@@ -70,7 +70,8 @@ class Terminology(Protocol):
 
 # (bind, alias, the row's possible types or None) -> the SQL condition under which the ``resource`` row ``alias``
 # may be shown to the actor (ece.access.policy); joined resources of chains and ``_has`` obey it too, or they
-# would reveal what a read refuses.
+# would reveal what a read refuses. It reads the row's resource_type and id only: a search on one condition gives
+# it the rows of an index table under that alias (ece.search.query.Statement.rows).
 Visibility = Callable[[Callable[[Any], str], str, Sequence[str] | None], str]
 
 

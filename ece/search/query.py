@@ -209,10 +209,13 @@ def filters_sql(request: SearchRequest, *, strict: bool, terminology: Terminolog
                 raise
             continue
         request.used.append((raw_name, value))
-    if (len(types) == 1 and len(filters) == 1 and filters[0].index_rows and request.compartment is None
-            and request.visible is None and not request.sort):
+    visible = [] if request.visible is None else [request.visible(sql.bind, "r", request.resource_types)]
+    if len(types) == 1 and len(filters) == 1 and filters[0].index_rows and request.compartment is None \
+            and not request.sort:
         # The type's equality on r too: the planner then knows the page's order is the index rows' id order.
-        return Statement(sql, f"r.resource_type = {sql.bind(types[0])}", f"({filters[0].index_rows}) r", True)
+        # The row filter reads r's type and id only (clauses.Visibility).
+        return Statement(sql, " AND ".join([f"r.resource_type = {sql.bind(types[0])}", *visible]),
+                         f"({filters[0].index_rows}) r", True)
     conditions = [f"r.resource_type = {sql.bind(types[0])}" if len(types) == 1
                   else f"r.resource_type = ANY(CAST({sql.bind(types)} AS text[]))"]
     if not any(f.on_own_rows for f in filters):
@@ -220,9 +223,7 @@ def filters_sql(request: SearchRequest, *, strict: bool, terminology: Terminolog
     conditions += [f.sql for f in filters]
     if request.compartment is not None:
         conditions.append(_compartment(sql, request))
-    if request.visible is not None:
-        conditions.append(request.visible(sql.bind, "r", request.resource_types))
-    return Statement(sql, " AND ".join(conditions))
+    return Statement(sql, " AND ".join(conditions + visible))
 
 
 def _merged_date_bounds(ctx: Context, request: SearchRequest) -> tuple[Condition, set[tuple[str, str]]] | None:

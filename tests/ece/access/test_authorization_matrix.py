@@ -49,6 +49,9 @@ PATHS: dict[str, Callable[[httpx.Client, Network, str], bool]] = {
     "vread Observation": lambda c, n, p: c.get(f"/Observation/{n.observations[p]}/_history/1").status_code == 200,
     "instance history": lambda c, n, p: c.get(f"/Observation/{n.observations[p]}/_history").status_code == 200,
     "search by code": lambda c, n, p: bool(ids(c.get("/Observation", params={"code": n.codes[p]}))),
+    "search by family": lambda c, n, p: bool(ids(c.get("/Patient", params={"family": n.families[p]}))),
+    "total by family": lambda c, n, p: total(c.get("/Patient", params={
+        "family": n.families[p], "_total": "accurate"})) > 0,
     "count by subject": lambda c, n, p: total(c.get("/Observation", params={
         "subject": f"Patient/{n.patients[p]}", "_summary": "count"})) > 0,
     "total by _id": lambda c, n, p: total(c.get("/Observation", params={
