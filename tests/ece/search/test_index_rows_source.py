@@ -61,6 +61,14 @@ async def test_one_condition_sorted_by_a_parameter_keeps_that_order(tx):
     assert ids(page) == made[::-1]
 
 
+async def test_a_sorted_search_on_one_condition_lists_each_resource_once(tx):
+    family = unique_family()
+    made = await patients(tx, family, 3)  # family and given name both match: two index rows each
+    page = await search.search(tx.conn, resource_types=["Patient"],
+                               pairs=[("name", family), ("_sort", "birthdate"), ("_total", "accurate")])
+    assert ids(page) == made and page.total == 3
+
+
 def rows_of(resource_types: list[str], *pairs: tuple[str, str]) -> str:
     request = parse_request(resource_types, list(pairs), strict=True)
     return filters_sql(request, strict=True, terminology=TerminologyCache()).rows
