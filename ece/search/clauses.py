@@ -160,8 +160,8 @@ def _of_type(ctx: Context, alias: str, resource_types: list[str], param: Indexed
             raise bad(raw_name, ":of-type se escribe sistema|código|valor / is written system|code|value")
         system, code, identifier = parts
         alternatives.append(f"({x}.system = {bind(system)} AND {x}.code = {bind(f'{code}|{identifier}')})")
-    return (f"EXISTS (SELECT 1 FROM search_token {x} WHERE {x}.resource_type = {_type_of(ctx, alias, resource_types)} "
-            f"AND {x}.resource_id = {alias}.id AND {x}.param = {bind(param.name + OF_TYPE)} AND {_or(alternatives)})")
+    return own_rows(x, "search_token", _type_of(ctx, alias, resource_types), alias,
+                    f"{x}.param = {bind(param.name + OF_TYPE)} AND {_or(alternatives)}")[0]
 
 
 def _type_of(ctx: Context, alias: str, resource_types: list[str]) -> str:
@@ -185,15 +185,7 @@ def _full_text(ctx: Context, alias: str, resource_types: list[str], name: str, m
     query = " || ".join(f"websearch_to_tsquery('simple', {ctx.sql.bind(e)})" for e in expressions)
     column = "narrative" if name == "_text" else "content"
     x = ctx.sql.alias("x")
-    return (f"EXISTS (SELECT 1 FROM search_text {x} WHERE {x}.resource_type = {_type_of(ctx, alias, resource_types)} "
-            f"AND {x}.resource_id = {alias}.id AND {x}.{column} @@ ({query}))")
-
-
-def _exists(ctx: Context, alias: str, type_sql: str, param: IndexedParam, condition: str | None) -> tuple[str, str]:
-    x = ctx.sql.alias("x")
-    base = (f"EXISTS (SELECT 1 FROM {TABLES[param.type]} {x} WHERE {x}.resource_type = {type_sql} "
-            f"AND {x}.resource_id = {alias}.id AND {x}.param = {ctx.sql.bind(param.name)}")
-    return x, base + (f" AND {condition})" if condition else ")")
+    return own_rows(x, "search_text", _type_of(ctx, alias, resource_types), alias, f"{x}.{column} @@ ({query})")[0]
 
 
 def _parameter(ctx: Context, alias: str, type_sql: str, param: IndexedParam, modifier: str, value: str,
@@ -204,7 +196,8 @@ def _parameter(ctx: Context, alias: str, type_sql: str, param: IndexedParam, mod
     if modifier == "missing":
         if value not in ("true", "false"):
             raise bad(raw_name, ":missing admite true o false / takes true or false")
-        _x, exists = _exists(ctx, alias, type_sql, param, None)
+        x = ctx.sql.alias("x")
+        exists = own_rows(x, TABLES[kind], type_sql, alias, f"{x}.param = {ctx.sql.bind(param.name)}")[0]
         return Condition(exists, True) if value == "false" else Condition("NOT " + exists, False)
     values = [v for v in split_or(value) if v != ""]
     if not values:
