@@ -61,10 +61,15 @@ async def search(conn: AsyncConnection, *, resource_types: list[str], pairs: lis
         total = await _total(conn, request, statement, page_matches=None, when_cheap=False)
         return SearchPage([], [], total, None, request.used, request.count)
     cursor = page_cursor(request)
-    rows = await fetch_rows(conn, page_sql(request, statement, cursor), statement.sql.params)
+    counted = counts_in_page(request, statement, cursor)
+    rows = await fetch_rows(conn, page_sql(request, statement, cursor,
+                                              count_scan=COUNT_SCAN_CAP if counted else None), statement.sql.params)
     more = len(rows) > request.count
     rows = rows[: request.count]
-    if cursor is not None and request.total is None:
+    if counted:
+        total = rows[0][-1] if more else len(rows)  # the page statement's count column, the same on every row
+        total = total if total is not None and total <= DEFAULT_COUNT_CAP else None
+    elif cursor is not None and request.total is None:
         total = cursor.total  # the first page's default total, carried: not planned and counted again per page
     else:
         whole = cursor is None and not more  # this page holds every match
@@ -73,7 +78,7 @@ async def search(conn: AsyncConnection, *, resource_types: list[str], pairs: lis
     next_cursor = None
     if more:
         last = rows[-1]
-        next_cursor = encode_cursor(Cursor(list(last[3:]), last[0], last[1], total))
+        next_cursor = encode_cursor(Cursor(list(last[3:3 + len(request.sort)]), last[0], last[1], total))
     extra = await included(conn, request, matches)
     if request.summary or request.elements:
         matches = [(t, i, shaped(t, c, request.summary, request.elements)) for t, i, c in matches]
@@ -90,6 +95,10 @@ DEFAULT_COUNT_CAP = 1000
 # takes 200 ms to reach the cap, for a page that walks 2,000 rows in 7 ms. Later pages carry the first page's
 # total in their cursor and count nothing.
 COUNT_COST_LIMIT = 2000.0
+# A count made in the page's statement (``counts_in_page``) reads at most this many index rows: a resource can
+# match on several (a Patient has about six ``name`` rows, one or two of which a prefix matches), and when the
+# rows run out first their distinct resources are the exact count.
+COUNT_SCAN_CAP = 4 * (DEFAULT_COUNT_CAP + 1)
 
 
 async def _total(conn: AsyncConnection, request: SearchRequest, statement, *, page_matches: int | None,
@@ -118,6 +127,14 @@ async def _total(conn: AsyncConnection, request: SearchRequest, statement, *, pa
             return None
     capped = await _scalar(conn, capped_sql, params)
     return capped if capped <= DEFAULT_COUNT_CAP else None
+
+
+def counts_in_page(request: SearchRequest, statement: Statement, cursor: Cursor | None) -> bool:
+    """Whether the first page's default total is counted by the page's own statement (``page_sql(counted=)``):
+    for a search on one index condition, whose count reads at most ``COUNT_SCAN_CAP`` of that condition's index
+    rows, a cost bounded by construction. Other searches keep the planner's check and a statement of their own
+    (``_total``): their count walks resources through every condition and can be far dearer than the page."""
+    return cursor is None and request.total is None and statement.repeats
 
 
 def count_sql(statement: Statement, *, capped: bool = False) -> str:

@@ -317,9 +317,12 @@ def page_cursor(request: SearchRequest) -> Cursor | None:
     return decode_cursor(request.cursor, len(request.sort)) if request.cursor else None
 
 
-def page_sql(request: SearchRequest, statement: Statement, cursor: Cursor | None = None) -> str:
+def page_sql(request: SearchRequest, statement: Statement, cursor: Cursor | None = None, *,
+             count_scan: int | None = None) -> str:
     """SELECT of one page: sort keys computed per row, keyset condition after the last row of the
-    previous page (``cursor``, from ``page_cursor``), ties broken by (resource_type, id)."""
+    previous page (``cursor``, from ``page_cursor``), ties broken by (resource_type, id). ``count_scan`` (a
+    ``repeats`` statement only): a last column with the distinct matches among the first ``count_scan`` index
+    rows, NULL when there are that many rows; PostgreSQL computes it once (an InitPlan), not once per row."""
     sql = statement.sql
     keys = request.sort
     key_columns = "".join(f", {k.expression} AS k{i}" for i, k in enumerate(keys))
@@ -346,6 +349,10 @@ def page_sql(request: SearchRequest, statement: Statement, cursor: Cursor | None
         where = "WHERE " + " OR ".join(ors)
     sql.params["limit"] = request.count + 1
     keys_out = "".join(f", m.k{i}" for i in range(len(keys)))
+    if count_scan is not None:
+        sql.params["count_scan"] = count_scan
+        keys_out += (f", (SELECT CASE WHEN count(*) < :count_scan THEN count(DISTINCT n.id) END "
+                     f"FROM ({statement.select('r.id')} LIMIT :count_scan) n)")
     order = ", ".join(order_terms)
     # The page's rows are chosen on ids and sort keys alone; the content is read for those rows only.
     return (f"SELECT m.resource_type, m.id, c.content{keys_out} FROM (SELECT {distinct}m.* FROM ({inner}) m {where} "

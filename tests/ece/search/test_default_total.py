@@ -1,7 +1,8 @@
 """The total of a search without ``_total`` (R4 search.html §3.1.1.5.2; Bundle.total is optional, bundle.html):
-a page that holds every match gives it, larger sets are counted up to ``DEFAULT_COUNT_CAP`` when the planner
-expects that count to be cheap, and are left without a total otherwise; later pages carry the first page's total
-in their cursor. ``_total=accurate`` always counts."""
+a page that holds every match gives it; larger sets are counted up to ``DEFAULT_COUNT_CAP``: on one index condition
+by the page's own statement, over at most ``COUNT_SCAN_CAP`` index rows; on several, when the planner expects that
+count to be cheap; and are left without a total otherwise. Later pages carry the first page's total in their
+cursor. ``_total=accurate`` always counts."""
 
 from __future__ import annotations
 
@@ -45,15 +46,69 @@ async def test_a_set_beyond_the_first_page_is_counted_when_the_count_is_cheap(tx
     assert [len(p.matches) for p in pages] == [2, 2, 1] and [p.total for p in pages] == [5, 5, 5]
 
 
-async def test_a_set_beyond_the_first_page_has_no_total_when_the_count_would_be_costly(tx, monkeypatch):
+async def test_a_set_on_several_conditions_beyond_the_first_page_has_no_total_when_the_count_would_be_costly(
+        tx, monkeypatch):
     monkeypatch.setattr(ece.search, "COUNT_COST_LIMIT", 0.0)
     system = unique_system()
     await _people(tx, system, 5)
 
-    first = await _page(tx, system, ("_count", "2"))
+    first = await _page(tx, system, ("family", "Zelaya"), ("_count", "2"))
     assert len(first.matches) == 2 and first.next_cursor is not None and first.total is None
+    second = await _page(tx, system, ("family", "Zelaya"), ("_count", "2"), ("_cursor", first.next_cursor))
+    assert second.total is None
+
+
+async def test_a_set_on_several_conditions_beyond_the_first_page_is_counted_when_the_count_is_cheap(tx):
+    system = unique_system()
+    await _people(tx, system, 5)
+
+    page = await _page(tx, system, ("family", "Zelaya"), ("_count", "2"))
+    assert len(page.matches) == 2 and page.total == 5
+
+
+async def test_one_condition_is_counted_by_the_page_statement_alone(tx, monkeypatch):
+    system = unique_system()
+    await _people(tx, system, 5)
+
+    async def no_count(*_args, **_kwargs):
+        raise AssertionError("a second statement planned or ran the count")
+
+    monkeypatch.setattr(ece.search, "_total", no_count)
+    page = await _page(tx, system, ("_count", "2"))
+    assert len(page.matches) == 2 and page.total == 5
+
+
+async def test_one_condition_counts_a_resource_matching_on_several_index_rows_once(tx):
+    system = unique_system()
+    for key in range(5):
+        await make(tx, {"resourceType": "Patient", "identifier": [{"system": system, "value": f"{key}-a"},
+                                                                  {"system": system, "value": f"{key}-b"}]})
+
+    page = await _page(tx, system, ("_count", "2"))
+    assert len(page.matches) == 2 and page.total == 5
+
+
+async def test_one_condition_with_more_index_rows_than_the_scan_cap_has_no_total(tx, monkeypatch):
+    monkeypatch.setattr(ece.search, "COUNT_SCAN_CAP", 5)
+    system = unique_system()
+    await _people(tx, system, 5)
+
+    first = await _page(tx, system, ("_count", "2"))
+    assert first.total is None and first.next_cursor is not None
     second = await _page(tx, system, ("_count", "2"), ("_cursor", first.next_cursor))
     assert second.total is None
+    monkeypatch.setattr(ece.search, "COUNT_SCAN_CAP", 6)
+    assert (await _page(tx, system, ("_count", "2"))).total == 5
+
+
+async def test_one_condition_with_more_matches_than_the_cap_has_no_total(tx, monkeypatch):
+    monkeypatch.setattr(ece.search, "DEFAULT_COUNT_CAP", 4)
+    system = unique_system()
+    await _people(tx, system, 5)
+
+    assert (await _page(tx, system, ("_count", "2"))).total is None
+    monkeypatch.setattr(ece.search, "DEFAULT_COUNT_CAP", 5)
+    assert (await _page(tx, system, ("_count", "2"))).total == 5
 
 
 @pytest.mark.parametrize("pairs", [[("_total", "accurate")], [("_summary", "count")], [("_count", "0")]])
