@@ -41,7 +41,11 @@ def make_async_engine(url: str, *, pool_size: int = 10, synchronous_commit: bool
     # Sessions in UTC: timestamps come back in one zone whatever the server's TimeZone setting. Custom plans
     # always: psycopg prepares repeated statements, and PostgreSQL's generic plan for a prepared search (one row
     # per parameter assumed) was measured 100 to 5,000 times slower than the custom one (bench/search.py).
-    options = "-c TimeZone=UTC -c plan_cache_mode=force_custom_plan"
+    # No JIT: it compiles any statement whose estimated cost passes jit_above_cost (100,000 by default), which a
+    # search under LIMIT reaches on its estimate of the whole match set; compiling cost 10 ms for a page that
+    # then ran in 4 ms (bench/search.py's sorted searches at 8,000 patients), and an API statement is never
+    # long enough to earn it back.
+    options = "-c TimeZone=UTC -c plan_cache_mode=force_custom_plan -c jit=off"
     if not synchronous_commit:
         options += " -c synchronous_commit=off"
     if statement_timeout_s > 0:
