@@ -117,6 +117,10 @@ class Condition:
     # For an EXISTS over one index table: the SELECT of (resource_type, id) of its matching rows, one per row,
     # from which a search on this condition alone reads its resources directly (ece.search.query.Statement.rows).
     index_rows: str | None = None
+    # Whether it matches a handful of resources whatever the size of the record: ids, one identifier, the
+    # resources of given patients. A search sorted under such a condition sorts its few matches rather than
+    # walking the sort key's index (ece.search.query.page_sql).
+    bounded: bool = False
 
 
 def clause(ctx: Context, alias: str, resource_types: list[str], raw_name: str, value: str,
@@ -131,7 +135,7 @@ def clause(ctx: Context, alias: str, resource_types: list[str], raw_name: str, v
         return Condition(_chain(ctx, alias, resource_types, head, rest, raw_name, value, depth), True)
     if raw_name == "_id":
         ids = [unescape(v) for v in split_or(value) if v]
-        return Condition(f"{alias}.id = ANY(CAST({ctx.sql.bind(ids)} AS text[]))", False)
+        return Condition(f"{alias}.id = ANY(CAST({ctx.sql.bind(ids)} AS text[]))", False, bounded=True)
     if raw_name.startswith("_lastUpdated"):
         if raw_name != "_lastUpdated":
             raise bad(raw_name, "modificador no admitido / unsupported modifier")
@@ -143,8 +147,27 @@ def clause(ctx: Context, alias: str, resource_types: list[str], raw_name: str, v
         return Condition(_full_text(ctx, alias, resource_types, name, modifier, value, raw_name), True)
     param = lookup(resource_types, name, raw_name)
     if modifier == "of-type":
-        return Condition(_of_type(ctx, alias, resource_types, param, value, raw_name), True)
-    return _parameter(ctx, alias, _type_of(ctx, alias, resource_types), param, modifier, value, raw_name)
+        return Condition(_of_type(ctx, alias, resource_types, param, value, raw_name), True, bounded=True)
+    condition = _parameter(ctx, alias, _type_of(ctx, alias, resource_types), param, modifier, value, raw_name)
+    if condition.on_own_rows and not modifier and _bounded(resource_types, param, value):
+        return replace(condition, bounded=True)
+    return condition
+
+
+def _bounded(resource_types: list[str], param: IndexedParam, value: str) -> bool:
+    """Every value names one identifier (a code, with or without its system) or one patient (a reference to a
+    Patient, or an id where the parameter can only point at patients)."""
+    values = split_or(value)
+    if param.type == "token":
+        return all(identifier_valued(t, param.name) for t in resource_types) and \
+            all(split_escaped(v, "|", 1)[-1] for v in values)
+    if param.type == "reference":
+        # A bare id is a patient's when every path keeps Patient targets only (``.where(resolve() is Patient)``).
+        patients_only = list(param.targets) == ["Patient"] or bool(param.paths) and all(
+            p.target == "Patient" for p in param.paths)
+        return all((local_reference(v) or ("Patient" if patients_only else "", ""))[0] == "Patient"
+                   for v in values)
+    return False
 
 
 def _of_type(ctx: Context, alias: str, resource_types: list[str], param: IndexedParam, value: str,

@@ -51,12 +51,24 @@ _LAST = {"timestamptz": ("'infinity'::timestamptz", "'-infinity'::timestamptz"),
          "numeric": ("'Infinity'::numeric", "'-Infinity'::numeric"), "text": ("chr(1114111)", "''")}
 
 
+@dataclass(frozen=True)
+class Walk:
+    """Where a date sort key's values lie in key order: the ``column`` (``low`` ascending, ``high`` descending) of
+    the search_date rows of ``param``, which an index keeps in order (migration 0014); ``single``: at most one
+    row per resource."""
+
+    column: str
+    param: str
+    single: bool
+
+
 @dataclass
 class SortKey:
     name: str
     descending: bool
     expression: str = ""
     sql_type: str = "text"
+    walk: Walk | None = None
 
 
 @dataclass
@@ -140,7 +152,10 @@ def _sort_key(resource_types: list[str], part: str) -> SortKey:
     whole = " AND s.whole" if param.type == "string" else ""
     expression = (f"(SELECT {function}(s.{column}) FROM {table} s WHERE s.resource_type = r.resource_type "
                   f"AND s.resource_id = r.id AND s.param = '{param.name}'{whole})")  # names come from the registry
-    return SortKey(name, descending, expression, sql_type)
+    walk = None
+    if param.type == "date" and len(resource_types) == 1:
+        walk = Walk(column, param.name, single_valued(resource_types[0], param.name))
+    return SortKey(name, descending, expression, sql_type, walk)
 
 
 def _include(value: str, raw_name: str, *, iterate: bool) -> Include:
@@ -179,6 +194,11 @@ class Statement:
     # index in id order and stop at the page's end when the matches are many (``gender=female``).
     rows: str = "resource r"
     repeats: bool = False
+    # Some condition matches only a handful of resources (clauses.Condition.bounded).
+    bounded: bool = False
+    # ``where`` for rows that are known to be a live resource's (index rows), when it reads nothing of ``r`` but
+    # its type and id (no ``_lastUpdated``): a sort walk then tests its key's rows directly (``_walk_page_sql``).
+    keyed_where: str | None = None
 
     def select(self, columns: str, *, distinct: bool = False) -> str:
         """The rows that match: one per index row when ``repeats``, unless ``distinct``."""
@@ -218,12 +238,15 @@ def filters_sql(request: SearchRequest, *, strict: bool, terminology: Terminolog
                          f"({filters[0].index_rows}) r", True)
     conditions = [f"r.resource_type = {sql.bind(types[0])}" if len(types) == 1
                   else f"r.resource_type = ANY(CAST({sql.bind(types)} AS text[]))"]
-    if not any(f.on_own_rows for f in filters):
-        conditions.append(_LIVE)
     conditions += [f.sql for f in filters]
     if request.compartment is not None:
         conditions.append(_compartment(sql, request))
-    return Statement(sql, " AND ".join(conditions + visible))
+    reads_row = any(name.startswith("_lastUpdated") for name, _value in request.used)
+    keyed = None if reads_row else " AND ".join(conditions + visible)
+    if not any(f.on_own_rows for f in filters):
+        conditions.insert(1, _LIVE)
+    return Statement(sql, " AND ".join(conditions + visible), bounded=any(f.bounded for f in filters),
+                     keyed_where=keyed)
 
 
 def _merged_date_bounds(ctx: Context, request: SearchRequest) -> tuple[Condition, set[tuple[str, str]]] | None:
@@ -325,6 +348,8 @@ def page_sql(request: SearchRequest, statement: Statement, cursor: Cursor | None
     rows, NULL when there are that many rows; PostgreSQL computes it once (an InitPlan), not once per row."""
     sql = statement.sql
     keys = request.sort
+    if len(keys) == 1 and keys[0].walk is not None and not statement.bounded and count_scan is None:
+        return _walk_page_sql(request, statement, cursor)
     key_columns = "".join(f", {k.expression} AS k{i}" for i, k in enumerate(keys))
     inner = statement.select(f"r.resource_type, r.id{key_columns}")
     distinct = "DISTINCT " if statement.repeats else ""
@@ -358,3 +383,59 @@ def page_sql(request: SearchRequest, statement: Statement, cursor: Cursor | None
     return (f"SELECT m.resource_type, m.id, c.content{keys_out} FROM (SELECT {distinct}m.* FROM ({inner}) m {where} "
             f"ORDER BY {order} LIMIT :limit) m JOIN resource c ON c.resource_type = m.resource_type "
             f"AND c.id = m.id ORDER BY {order}")
+
+
+def _walk_page_sql(request: SearchRequest, statement: Statement, cursor: Cursor | None) -> str:
+    """A page sorted on one date (``SortKey.walk``). The matches with a value are the key's search_date rows in
+    key order, each resource at its first row (its smallest ``low`` ascending, its largest ``high`` descending:
+    R4 search.html#sort), tested against the search's conditions; so the planner may walk the key's index and
+    stop at the page's end when the matches are many (``Observation?code=..&_sort=-date`` at 8,000 patients:
+    322 ms as a sort of every match, 0.7 ms walked), or start from the conditions and sort when they are few.
+    The matches without a value come after all of them (``page_sql``'s order), in id order: their statement
+    runs only when the walk cannot fill the page (a one-time filter on the walk's rows), so a page inside the
+    walk costs nothing for them."""
+    sql = statement.sql
+    key = request.sort[0]
+    walk = key.walk
+    assert walk is not None
+    column = f"s.{walk.column}"
+    # Ahead of another row in the walk, behind it, and behind it or level with it.
+    ahead, behind, from_ = (">", "<", "<=") if key.descending else ("<", ">", ">=")
+    param = sql.bind(walk.param)
+    walk_conditions = [f"s.resource_type = {sql.bind(request.resource_types[0])} AND s.param = {param}"]
+    if not walk.single:  # the resource's first row in walk order only; ties between its rows go by ctid
+        walk_conditions.append(
+            f"NOT EXISTS (SELECT 1 FROM search_date s2 WHERE s2.resource_type = s.resource_type AND "
+            f"s2.resource_id = s.resource_id AND s2.param = s.param AND "
+            f"(s2.{walk.column} {ahead} {column} OR (s2.{walk.column} = {column} AND s2.ctid < s.ctid)))")
+    missing_conditions = [f"NOT EXISTS (SELECT 1 FROM search_date s WHERE s.resource_type = r.resource_type AND "
+                          f"s.resource_id = r.id AND s.param = {param})"]
+    sql.params["limit"] = request.count + 1
+    direction = "DESC" if key.descending else "ASC"
+    outer = (f") m JOIN resource c ON c.resource_type = m.resource_type AND c.id = m.id "
+             f"ORDER BY m.b, m.k0 {direction}, m.resource_type, m.id LIMIT :limit")
+    if cursor is not None and cursor.keys[0] is None:  # the previous page ended among the matches without a value
+        missing_conditions.append(f"(r.resource_type, r.id) > ({sql.bind(cursor.resource_type)}, "
+                                  f"{sql.bind(cursor.resource_id)})")
+        return (f"SELECT m.resource_type, m.id, c.content, m.k0 FROM (SELECT 1 AS b, x.* FROM "
+                f"({_missing_sql(statement, key, missing_conditions)}) x{outer}")
+    if cursor is not None:
+        bound = f"CAST({sql.bind(cursor.keys[0])} AS {key.sql_type})"
+        walk_conditions.append(f"{column} {from_} {bound} AND ({column} {behind} {bound} OR "
+                               f"s.resource_id > {sql.bind(cursor.resource_id)})")
+    if statement.keyed_where is not None:  # the key's rows stand for their live resources: no visit to the table
+        source, where = "search_date s, LATERAL (SELECT s.resource_type, s.resource_id AS id) r", statement.keyed_where
+    else:
+        source, where = ("search_date s JOIN resource r ON r.resource_type = s.resource_type AND "
+                         "r.id = s.resource_id", statement.where)
+    walked = (f"SELECT s.resource_type, s.resource_id AS id, {column} AS k0 FROM {source} WHERE "
+              f"{' AND '.join([*walk_conditions, where])} ORDER BY {column} {direction}, s.resource_id LIMIT :limit")
+    return (f"WITH w AS MATERIALIZED ({walked}) SELECT m.resource_type, m.id, c.content, m.k0 FROM ("
+            f"SELECT 0 AS b, w.* FROM w UNION ALL SELECT 1, x.* FROM "
+            f"({_missing_sql(statement, key, missing_conditions)}) x WHERE (SELECT count(*) FROM w) < :limit"
+            f"{outer}")
+
+
+def _missing_sql(statement: Statement, key: SortKey, conditions: list[str]) -> str:
+    return (f"SELECT r.resource_type, r.id, CAST(NULL AS {key.sql_type}) AS k0 FROM {statement.rows} WHERE "
+            f"{' AND '.join([statement.where, *conditions])} ORDER BY r.resource_type, r.id LIMIT :limit")
