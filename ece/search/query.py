@@ -349,7 +349,7 @@ def page_sql(request: SearchRequest, statement: Statement, cursor: Cursor | None
     sql = statement.sql
     keys = request.sort
     if len(keys) == 1 and keys[0].walk is not None and not statement.bounded and count_scan is None:
-        return _walk_page_sql(request, statement, cursor)
+        return _walk_page_sql(request, statement, cursor, keys[0], keys[0].walk)
     key_columns = "".join(f", {k.expression} AS k{i}" for i, k in enumerate(keys))
     inner = statement.select(f"r.resource_type, r.id{key_columns}")
     distinct = "DISTINCT " if statement.repeats else ""
@@ -385,7 +385,8 @@ def page_sql(request: SearchRequest, statement: Statement, cursor: Cursor | None
             f"AND c.id = m.id ORDER BY {order}")
 
 
-def _walk_page_sql(request: SearchRequest, statement: Statement, cursor: Cursor | None) -> str:
+def _walk_page_sql(request: SearchRequest, statement: Statement, cursor: Cursor | None, key: SortKey,
+                   walk: Walk) -> str:
     """A page sorted on one date (``SortKey.walk``). The matches with a value are the key's search_date rows in
     key order, each resource at its first row (its smallest ``low`` ascending, its largest ``high`` descending:
     R4 search.html#sort), tested against the search's conditions; so the planner may walk the key's index and
@@ -395,9 +396,6 @@ def _walk_page_sql(request: SearchRequest, statement: Statement, cursor: Cursor 
     runs only when the walk cannot fill the page (a one-time filter on the walk's rows), so a page inside the
     walk costs nothing for them."""
     sql = statement.sql
-    key = request.sort[0]
-    walk = key.walk
-    assert walk is not None
     column = f"s.{walk.column}"
     # Ahead of another row in the walk, behind it, and behind it or level with it.
     ahead, behind, from_ = (">", "<", "<=") if key.descending else ("<", ">", ">=")
