@@ -176,6 +176,7 @@ def _include(value: str, raw_name: str, *, iterate: bool) -> Include:
 
 
 _LIVE = "NOT r.deleted"
+BOUNDED_COMPARTMENTS = frozenset({"Patient", "Encounter"})
 
 
 @dataclass
@@ -245,8 +246,9 @@ def filters_sql(request: SearchRequest, *, strict: bool, terminology: Terminolog
     keyed = None if reads_row else " AND ".join(conditions + visible)
     if not any(f.on_own_rows for f in filters):
         conditions.insert(1, _LIVE)
-    return Statement(sql, " AND ".join(conditions + visible), bounded=any(f.bounded for f in filters),
-                     keyed_where=keyed)
+    # A patient's or an encounter's compartment holds a handful of resources, as a bounded condition does.
+    bounded = any(f.bounded for f in filters) or (request.compartment or ("",))[0] in BOUNDED_COMPARTMENTS
+    return Statement(sql, " AND ".join(conditions + visible), bounded=bounded, keyed_where=keyed)
 
 
 def _merged_date_bounds(ctx: Context, request: SearchRequest) -> tuple[Condition, set[tuple[str, str]]] | None:

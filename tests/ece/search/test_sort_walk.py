@@ -78,8 +78,10 @@ async def test_pages_sorted_on_a_date_with_several_values_follow_the_brute_force
         await savepoint.rollback()
 
 
-def page_statement(resource_type: str, pairs: list[tuple[str, str]]) -> tuple[str, dict]:
+def page_statement(resource_type: str, pairs: list[tuple[str, str]],
+                   compartment: tuple[str, str] | None = None) -> tuple[str, dict]:
     request = parse_request([resource_type], pairs, strict=True)
+    request.compartment = compartment
     statement = filters_sql(request, strict=True, terminology=TerminologyCache())
     return page_sql(request, statement), statement.sql.params
 
@@ -136,3 +138,9 @@ def test_a_single_date_key_on_one_type_is_walked_unless_a_condition_bounds_the_m
         assert page_statement(resource_type, pairs)[0].startswith("WITH w AS MATERIALIZED"), pairs
     for resource_type, pairs in sorted_whole:
         assert not page_statement(resource_type, pairs)[0].startswith("WITH"), pairs
+
+
+def test_a_search_in_a_patients_compartment_sorts_its_matches_and_one_in_a_practitioners_may_walk():
+    pairs = [("_sort", "-date")]
+    assert not page_statement("Observation", pairs, ("Patient", "p1"))[0].startswith("WITH")
+    assert page_statement("Observation", pairs, ("Practitioner", "d1"))[0].startswith("WITH w AS MATERIALIZED")
