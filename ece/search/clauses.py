@@ -132,7 +132,8 @@ def clause(ctx: Context, alias: str, resource_types: list[str], raw_name: str, v
         return Condition(_has(ctx, alias, resource_types, raw_name, value, depth), False)
     head, dot, rest = raw_name.partition(".")
     if dot:
-        return Condition(_chain(ctx, alias, resource_types, head, rest, raw_name, value, depth), True)
+        chained, of_patients = _chain(ctx, alias, resource_types, head, rest, raw_name, value, depth)
+        return Condition(chained, True, bounded=of_patients)
     if raw_name == "_id":
         ids = [unescape(v) for v in split_or(value) if v]
         return Condition(f"{alias}.id = ANY(CAST({ctx.sql.bind(ids)} AS text[]))", False, bounded=True)
@@ -355,7 +356,9 @@ def _composite(ctx: Context, x: str, param: IndexedParam, modifier: str, value: 
 
 
 def _chain(ctx: Context, alias: str, resource_types: list[str], head: str, rest: str, raw_name: str, value: str,
-           depth: int) -> str:
+           depth: int) -> tuple[str, bool]:
+    """The chain's EXISTS, and whether it reaches only patients named by a bounded condition
+    (``subject:Patient.identifier=...``): the resources of a handful of patients (``Condition.bounded``)."""
     name, _, type_modifier = head.partition(":")
     param = lookup(resource_types, name, raw_name)
     if param.type != "reference":
@@ -369,16 +372,18 @@ def _chain(ctx: Context, alias: str, resource_types: list[str], head: str, rest:
     if not usable:
         raise bad(raw_name, f"ningún destino de '{name}' admite '{next_name}' / no target of '{name}' supports it")
     x, target = ctx.sql.alias("x"), ctx.sql.alias("t")
-    alternatives = []
+    alternatives, of_patients = [], usable == ["Patient"]
     for target_type in usable:
-        inner = clause(ctx, target, [target_type], rest, value, depth + 1).sql
+        inner = clause(ctx, target, [target_type], rest, value, depth + 1)
+        of_patients = of_patients and inner.bounded
         visible = ctx.visible_sql(target, target_type)
         alternatives.append(f"({x}.target_type = {ctx.sql.bind(target_type)} AND EXISTS (SELECT 1 FROM resource "
                             f"{target} WHERE {target}.resource_type = {x}.target_type AND {target}.id = "
-                            f"{x}.target_id AND NOT {target}.deleted{visible} AND {inner}))")
+                            f"{x}.target_id AND NOT {target}.deleted{visible} AND {inner.sql}))")
     return (f"EXISTS (SELECT 1 FROM search_reference {x} WHERE {x}.resource_type = "
             f"{_type_of(ctx, alias, resource_types)} AND "
-            f"{x}.resource_id = {alias}.id AND {x}.param = {ctx.sql.bind(name)} AND {_or(alternatives)})")
+            f"{x}.resource_id = {alias}.id AND {x}.param = {ctx.sql.bind(name)} AND {_or(alternatives)})",
+            of_patients)
 
 
 def _has(ctx: Context, alias: str, resource_types: list[str], raw_name: str, value: str, depth: int) -> str:

@@ -127,13 +127,17 @@ async def test_an_ascending_walk_reads_the_index_of_the_start_of_each_date(tx):
 def test_a_single_date_key_on_one_type_is_walked_unless_a_condition_bounds_the_matches():
     walked = [("Encounter", [("_sort", "-date")]), ("Patient", [("gender", "female"), ("_sort", "birthdate")]),
               ("Task", [("status", "requested"), ("_sort", "authored-on")]),
-              ("Observation", [("subject", "Group/g1"), ("_sort", "-date")])]
+              ("Observation", [("subject", "Group/g1"), ("_sort", "-date")]),
+              ("Observation", [("performer:Organization.identifier", "urn:oid:2.16.340.1.1.9|H1"),
+                               ("_sort", "-date")])]
     sorted_whole = [("Patient", [("_sort", "family")]), ("Patient", [("_sort", "birthdate,family")]),
                     ("Patient", [("_sort", "_lastUpdated")]), ("Observation", [("_sort", "code")]),
                     ("Encounter", [("patient", "p1"), ("_sort", "-date")]),
                     ("Observation", [("subject", "Patient/p1"), ("_sort", "-date")]),
                     ("Patient", [("identifier", "urn:oid:2.16.340.1.1.1|0801"), ("_sort", "birthdate")]),
-                    ("Patient", [("_id", "p1,p2"), ("_sort", "birthdate")])]
+                    ("Patient", [("_id", "p1,p2"), ("_sort", "birthdate")]),
+                    ("Observation", [("subject:Patient.identifier", "urn:oid:2.16.340.1.1.1|0801"),
+                                     ("_sort", "-date")])]
     for resource_type, pairs in walked:
         assert page_statement(resource_type, pairs)[0].startswith("WITH w AS MATERIALIZED"), pairs
     for resource_type, pairs in sorted_whole:
