@@ -66,7 +66,8 @@ def build(http: httpx.Client) -> Network:
     for name in PATIENTS:
         family = f"Fam{name.capitalize()}{suffix}"
         patient: dict = {"resourceType": "Patient", "name": [{"family": family, "given": ["Prueba"]}],
-                         "telecom": [{"system": "phone", "value": "+504 9999-0000"}], "gender": "female"}
+                         "telecom": [{"system": "phone", "value": "+504 9999-0000"}], "gender": "female",
+                         "birthDate": "1990-05-02"}
         if name in ("registered", "refusing"):
             patient["managingOrganization"] = org_a
         net.patients[name] = _post(http, patient)
@@ -75,6 +76,7 @@ def build(http: httpx.Client) -> Network:
         subject = {"reference": f"Patient/{net.patients[name]}"}
         net.observations[name] = _post(http, {
             "resourceType": "Observation", "status": "final", "subject": subject,
+            "effectiveDateTime": "2026-11-20T08:00:00-06:00",
             "code": {"coding": [{"system": "urn:ece-test:codes", "code": net.codes[name]}]}})
     net.encounter = _post(http, {"resourceType": "Encounter", "status": "finished",
                                  "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode",

@@ -52,6 +52,12 @@ PATHS: dict[str, Callable[[httpx.Client, Network, str], bool]] = {
     "search by family": lambda c, n, p: bool(ids(c.get("/Patient", params={"family": n.families[p]}))),
     "total by family": lambda c, n, p: total(c.get("/Patient", params={
         "family": n.families[p], "_total": "accurate"})) > 0,
+    "sorted by date": lambda c, n, p: n.observations[p] in ids(c.get("/Observation", params={
+        "code": ",".join(n.codes.values()), "_sort": "-date", "_count": "50"})),
+    "sorted by birthdate": lambda c, n, p: bool(ids(c.get("/Patient", params={
+        "family": n.families[p], "_sort": "birthdate"}))),
+    "sorted by an absent date": lambda c, n, p: bool(ids(c.get("/Patient", params={
+        "family": n.families[p], "_sort": "-death-date"}))),
     "count by subject": lambda c, n, p: total(c.get("/Observation", params={
         "subject": f"Patient/{n.patients[p]}", "_summary": "count"})) > 0,
     "total by _id": lambda c, n, p: total(c.get("/Observation", params={
