@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import psycopg
 from psycopg import sql as pgsql
 
-from ece.search import COUNT_COST_LIMIT, COUNT_SCAN_CAP, DEFAULT_COUNT_CAP, count_sql, counts_in_page
+from ece.search import COUNT_COST_LIMIT, DEFAULT_COUNT_CAP, count_sql, page_count_scan
 from ece.search import include as inc
 from ece.search.query import filters_sql, page_sql, parse_request
 from ece.search.terminology import TerminologyCache
@@ -58,12 +58,11 @@ def statements(conn: psycopg.Connection, resource_type: str, pairs: list[tuple[s
     """The statements of one search request, in the order the server runs them."""
     request = parse_request([resource_type], pairs, strict=False)
     statement = filters_sql(request, strict=False, terminology=TerminologyCache())  # the mix uses no :in
-    counted = counts_in_page(request, statement, None)
-    page = Statement("page", page_sql(request, statement, count_scan=COUNT_SCAN_CAP if counted else None),
-                     dict(statement.sql.params))
+    count_scan = page_count_scan(request, statement, None)
+    page = Statement("page", page_sql(request, statement, count_scan=count_scan), dict(statement.sql.params))
     out = [page]
     rows = [(r[0], r[1]) for r in conn.execute(render(conn, page.sql, page.params)).fetchall()]
-    count = None if counted else _count(conn, request, statement,
+    count = None if count_scan is not None else _count(conn, request, statement,
                                         whole=request.cursor is None and len(rows) <= request.count)
     out += [count] if count is not None else []
     if request.includes or request.revincludes:
@@ -75,7 +74,7 @@ def statements(conn: psycopg.Connection, resource_type: str, pairs: list[tuple[s
 
 
 def _count(conn: psycopg.Connection, request, statement, *, whole: bool) -> Statement | None:
-    """The count ``ece.search._total`` runs after the page, when the page did not count (``counts_in_page``): none
+    """The count ``ece.search._total`` runs after the page, when the page did not count (``page_count_scan``): none
     by default when the page holds every match or when the planner expects the capped count to cost more than
     ``COUNT_COST_LIMIT``."""
     if request.total == "none":

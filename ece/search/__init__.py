@@ -61,12 +61,11 @@ async def search(conn: AsyncConnection, *, resource_types: list[str], pairs: lis
         total = await _total(conn, request, statement, page_matches=None, when_cheap=False)
         return SearchPage([], [], total, None, request.used, request.count)
     cursor = page_cursor(request)
-    counted = counts_in_page(request, statement, cursor)
-    rows = await fetch_rows(conn, page_sql(request, statement, cursor,
-                                              count_scan=COUNT_SCAN_CAP if counted else None), statement.sql.params)
+    count_scan = page_count_scan(request, statement, cursor)
+    rows = await fetch_rows(conn, page_sql(request, statement, cursor, count_scan=count_scan), statement.sql.params)
     more = len(rows) > request.count
     rows = rows[: request.count]
-    if counted:
+    if count_scan is not None:
         total = rows[0][-1] if more else len(rows)  # the page statement's count column, the same on every row
         total = total if total is not None and total <= DEFAULT_COUNT_CAP else None
     elif cursor is not None and request.total is None:
@@ -95,7 +94,7 @@ DEFAULT_COUNT_CAP = 1000
 # takes 200 ms to reach the cap, for a page that walks 2,000 rows in 7 ms. Later pages carry the first page's
 # total in their cursor and count nothing.
 COUNT_COST_LIMIT = 2000.0
-# A count made in the page's statement (``counts_in_page``) is made when the condition has at most this many
+# A count made in the page's statement (``page_count_scan``) is made when the condition has at most this many
 # index rows (it reads one more to know), of the distinct resources among them. A resource can match on several
 # rows (a Patient has about six ``name`` rows, one or two of which a prefix matches), so such a search may go
 # without the total of a few hundred matches that several rows each bring past the cap. Reading more was dearer
@@ -132,12 +131,12 @@ async def _total(conn: AsyncConnection, request: SearchRequest, statement, *, pa
     return capped if capped <= DEFAULT_COUNT_CAP else None
 
 
-def counts_in_page(request: SearchRequest, statement: Statement, cursor: Cursor | None) -> bool:
-    """Whether the first page's default total is counted by the page's own statement (``page_sql(counted=)``):
+def page_count_scan(request: SearchRequest, statement: Statement, cursor: Cursor | None) -> int | None:
+    """``page_sql``'s ``count_scan`` when the first page's default total is counted by the page's own statement:
     for a search on one index condition, whose count reads at most ``COUNT_SCAN_CAP`` + 1 of that condition's
-    index rows, a cost bounded by construction. Other searches keep the planner's check and a statement of their own
-    (``_total``): their count walks resources through every condition and can be far dearer than the page."""
-    return cursor is None and request.total is None and statement.repeats
+    index rows, a cost bounded by construction. Other searches (None) keep the planner's check and a statement of
+    their own (``_total``): their count walks resources through every condition and can be far dearer."""
+    return COUNT_SCAN_CAP if cursor is None and request.total is None and statement.repeats else None
 
 
 def count_sql(statement: Statement, *, capped: bool = False) -> str:

@@ -121,6 +121,9 @@ class Condition:
     # resources of given patients. A search sorted under such a condition sorts its few matches rather than
     # walking the sort key's index (ece.search.query.page_sql).
     bounded: bool = False
+    # Whether it reads columns of the ``resource`` row beyond its type and id (``_lastUpdated``): then index rows
+    # cannot stand for the row (ece.search.query.Statement.keyed_where).
+    reads_row: bool = False
 
 
 def clause(ctx: Context, alias: str, resource_types: list[str], raw_name: str, value: str,
@@ -142,7 +145,7 @@ def clause(ctx: Context, alias: str, resource_types: list[str], raw_name: str, v
             raise bad(raw_name, "modificador no admitido / unsupported modifier")
         return Condition(_or([date_condition(ctx, f"{alias}.last_updated",
                                              f"{alias}.last_updated + interval '1 microsecond'", v, raw_name)
-                              for v in split_or(value) if v]), False)
+                              for v in split_or(value) if v]), False, reads_row=True)
     name, _, modifier = raw_name.partition(":")
     if name in FULL_TEXT_PARAMETERS:
         return Condition(_full_text(ctx, alias, resource_types, name, modifier, value, raw_name), True)

@@ -198,7 +198,7 @@ class Statement:
     # Some condition matches only a handful of resources (clauses.Condition.bounded).
     bounded: bool = False
     # ``where`` for rows that are known to be a live resource's (index rows), when it reads nothing of ``r`` but
-    # its type and id (no ``_lastUpdated``): a sort walk then tests its key's rows directly (``_walk_page_sql``).
+    # its type and id (no condition ``reads_row``): a sort walk then tests its key's rows directly (``_walk_page_sql``).
     keyed_where: str | None = None
 
     def select(self, columns: str, *, distinct: bool = False) -> str:
@@ -242,8 +242,7 @@ def filters_sql(request: SearchRequest, *, strict: bool, terminology: Terminolog
     conditions += [f.sql for f in filters]
     if request.compartment is not None:
         conditions.append(_compartment(sql, request))
-    reads_row = any(name.startswith("_lastUpdated") for name, _value in request.used)
-    keyed = None if reads_row else " AND ".join(conditions + visible)
+    keyed = None if any(f.reads_row for f in filters) else " AND ".join(conditions + visible)
     if not any(f.on_own_rows for f in filters):
         conditions.insert(1, _LIVE)
     # A patient's or an encounter's compartment holds a handful of resources, as a bounded condition does.
