@@ -72,7 +72,8 @@ async def search(conn: AsyncConnection, *, resource_types: list[str], pairs: lis
         total = cursor.total  # the first page's default total, carried: not planned and counted again per page
     else:
         whole = cursor is None and not more  # this page holds every match
-        total = await _total(conn, request, statement, page_matches=len(rows) if whole else None, when_cheap=True)
+        total = await _total(conn, request, statement, page_matches=len(rows) if whole else None,
+                             when_cheap=not statement.bounded)
     matches = [(r[0], r[1], r[2].encode()) for r in rows]
     next_cursor = None
     if more:
@@ -135,8 +136,12 @@ def page_count_scan(request: SearchRequest, statement: Statement, cursor: Cursor
     """``page_sql``'s ``count_scan`` when the first page's default total is counted by the page's own statement:
     for a search on one index condition, whose count reads at most ``COUNT_SCAN_CAP`` + 1 of that condition's
     index rows, a cost bounded by construction. Other searches (None) keep the planner's check and a statement of
-    their own (``_total``): their count walks resources through every condition and can be far dearer."""
-    return COUNT_SCAN_CAP if cursor is None and request.total is None and statement.repeats else None
+    their own (``_total``): their count walks resources through every condition and can be far dearer. So does a
+    bounded search (an identifier, a patient's resources: ``Statement.bounded``), without the check: its page
+    nearly always holds every match and then gives the total with no count, and the count column would double
+    the planning of a page whose execution costs less than that planning."""
+    return COUNT_SCAN_CAP if cursor is None and request.total is None and statement.repeats \
+        and not statement.bounded else None
 
 
 def count_sql(statement: Statement, *, capped: bool = False) -> str:

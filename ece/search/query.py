@@ -236,7 +236,7 @@ def filters_sql(request: SearchRequest, *, strict: bool, terminology: Terminolog
         # The type's equality on r too: the planner then knows the page's order is the index rows' id order.
         # The row filter reads r's type and id only (clauses.Visibility).
         return Statement(sql, " AND ".join([f"r.resource_type = {sql.bind(types[0])}", *visible]),
-                         f"({filters[0].index_rows}) r", True)
+                         f"({filters[0].index_rows}) r", True, bounded=filters[0].bounded)
     conditions = [f"r.resource_type = {sql.bind(types[0])}" if len(types) == 1
                   else f"r.resource_type = ANY(CAST({sql.bind(types)} AS text[]))"]
     conditions += [f.sql for f in filters]
@@ -346,7 +346,7 @@ def page_sql(request: SearchRequest, statement: Statement, cursor: Cursor | None
     """SELECT of one page: sort keys computed per row, keyset condition after the last row of the
     previous page (``cursor``, from ``page_cursor``), ties broken by (resource_type, id). ``count_scan`` (a
     ``repeats`` statement only): a last column with the distinct matches of its index rows when there are at
-    most ``count_scan`` of them, NULL when there are more; PostgreSQL computes it once (InitPlans), not per row."""
+    most ``count_scan`` of them, NULL when there are more; PostgreSQL computes it once (an InitPlan), not per row."""
     sql = statement.sql
     keys = request.sort
     if len(keys) == 1 and keys[0].walk is not None and not statement.bounded and count_scan is None:
@@ -376,11 +376,12 @@ def page_sql(request: SearchRequest, statement: Statement, cursor: Cursor | None
     sql.params["limit"] = request.count + 1
     keys_out = "".join(f", m.k{i}" for i in range(len(keys)))
     if count_scan is not None:
-        # The distinct count runs only when the rows are few (an InitPlan is computed when first needed).
+        # One uncorrelated subquery (an InitPlan: computed once) over at most count_scan + 1 rows: a second copy
+        # of the condition, as an existence check past the cap, doubled the page's planning time (0.17 -> 0.37
+        # ms for Patient?identifier=, more than its execution).
         sql.params["count_scan"] = count_scan
-        rows = statement.select("r.id")
-        keys_out += (f", CASE WHEN NOT EXISTS (SELECT 1 FROM ({rows}) n OFFSET :count_scan) "
-                     f"THEN (SELECT count(DISTINCT n.id) FROM ({rows}) n) END")
+        keys_out += (f", (SELECT CASE WHEN count(*) <= :count_scan THEN count(DISTINCT n.id) END "
+                     f"FROM ({statement.select('r.id')} LIMIT :count_scan + 1) n)")
     order = ", ".join(order_terms)
     # The page's rows are chosen on ids and sort keys alone; the content is read for those rows only.
     return (f"SELECT m.resource_type, m.id, c.content{keys_out} FROM (SELECT {distinct}m.* FROM ({inner}) m {where} "

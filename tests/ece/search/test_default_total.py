@@ -159,3 +159,43 @@ async def test_a_cursor_with_a_forged_total_is_refused(tx, total):
     with pytest.raises(BadRequest) as refused:
         await _page(tx, system, ("_count", "2"), ("_cursor", forged))
     assert tuple(refused.value.issues[0].expression) == ("_cursor",)
+
+
+async def _statements_of(monkeypatch, search_call) -> tuple[object, list[str]]:
+    """The page a search answers and the statements it ran (ece.search's own: page, counts, plans)."""
+    ran: list[str] = []
+    fetch = ece.search.fetch_rows
+
+    async def recording(conn, sql, params):
+        ran.append(sql)
+        return await fetch(conn, sql, params)
+
+    monkeypatch.setattr(ece.search, "fetch_rows", recording)
+    return await search_call, ran
+
+
+async def _namesakes(tx, system: str, n: int) -> None:
+    """``n`` patients holding the same identifier (a duplicate registration): a bounded search with n matches."""
+    for _ in range(n):
+        await make(tx, {"resourceType": "Patient", "identifier": [{"system": system, "value": "0801199912345"}]})
+
+
+async def test_a_bounded_search_holding_its_matches_in_one_page_runs_the_page_alone_and_gives_the_total(
+        tx, monkeypatch):
+    system = unique_system()
+    await _namesakes(tx, system, 3)
+
+    page, ran = await _statements_of(monkeypatch, search.search(
+        tx.conn, resource_types=["Patient"], pairs=[("identifier", f"{system}|0801199912345")]))
+    assert page.total == 3 and len(ran) == 1 and "count(" not in ran[0]
+
+
+async def test_a_bounded_search_beyond_its_page_is_counted_without_asking_the_planner(tx, monkeypatch):
+    monkeypatch.setattr(ece.search, "COUNT_COST_LIMIT", 0.0)  # an unbounded search would go without its total
+    system = unique_system()
+    await _namesakes(tx, system, 5)
+
+    page, ran = await _statements_of(monkeypatch, search.search(
+        tx.conn, resource_types=["Patient"], pairs=[("identifier", f"{system}|0801199912345"), ("_count", "2")]))
+    assert len(page.matches) == 2 and page.total == 5
+    assert len(ran) == 2 and not any(s.startswith("EXPLAIN") for s in ran)
