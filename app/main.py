@@ -27,7 +27,7 @@ from ece.access.audit_routes import router as audit_router
 from ece.access.gate import AccessGate
 from ece.access.operations import OPERATIONS as ACCESS_OPERATIONS
 from ece.access.routes import router as access_router
-from ece.api.hot import hot_router
+from ece.api.hot import hot_routes
 from ece.api.routes import router as fhir_router
 from ece.capability import capability_statement, declare_profiles, declare_security
 from ece.errors import DatabaseUnavailable, FhirError, Issue, PayloadTooLarge, TooCostly
@@ -145,7 +145,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     install_notifications(settings)
     app.state.broker_ping = ping_broker
     # Read and type search first, on paths no other router serves (ece.api.hot): the route table is long.
-    app.include_router(hot_router(ROUTERS_AHEAD_OF_FHIR))
+    app.router.routes.extend(hot_routes(ROUTERS_AHEAD_OF_FHIR))
     for router in ROUTERS_AHEAD_OF_FHIR:
         app.include_router(router)
     app.include_router(fhir_router)

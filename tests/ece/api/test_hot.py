@@ -10,9 +10,9 @@ from starlette.routing import Match
 
 from app.main import ROUTERS_AHEAD_OF_FHIR
 from ece.api import routes
-from ece.api.hot import hot_router, served_elsewhere
+from ece.api.hot import _HotRoute, hot_routes, served_elsewhere
 
-HOT = hot_router(ROUTERS_AHEAD_OF_FHIR)
+HOT = hot_routes(ROUTERS_AHEAD_OF_FHIR)
 # Path segments that name types, ids, and what is neither (operations, _history, a malformed id).
 SEGMENTS = ["Patient", "Observation", "AuditEvent", "ValueSet", "CodeSystem", "Task", "Communication", "Measure",
             "ServiceRequest", "Foo", "AuditEventX", "metadata", "_history", "_search", "$expand", "$validate-code",
@@ -40,7 +40,7 @@ def _paths() -> list[str]:
 
 
 def test_the_hot_routes_take_reads_and_searches_of_the_types_the_generic_routes_serve():
-    taken = {path for path in _paths() if _first(HOT.routes, "GET", path) is not None}
+    taken = {path for path in _paths() if _first(HOT, "GET", path) is not None}
 
     assert {"/fhir/Patient", "/fhir/Patient/123", "/fhir/Observation/a.b-C9", "/fhir/Foo/123"} <= taken
     assert not taken & {"/fhir/AuditEvent", "/fhir/AuditEvent/123", "/fhir/ValueSet/$expand", "/fhir/metadata",
@@ -52,12 +52,12 @@ def test_the_hot_routes_take_reads_and_searches_of_the_types_the_generic_routes_
 def test_a_request_the_hot_routes_take_meets_the_same_endpoint_in_the_route_table(method):
     ahead = [route for router in ROUTERS_AHEAD_OF_FHIR for route in router.routes]
     for path in _paths():
-        hot = _first(HOT.routes, method, path)
+        hot = _first(HOT, method, path)
         if hot is None:
             continue
         assert method == "GET", path
         assert _first(ahead, method, path) is None, path
-        assert _first(routes.router.routes, method, path).endpoint is hot.endpoint, path
+        assert _first(routes.router.routes, method, path).endpoint is hot.serves, path
 
 
 def test_a_get_route_ahead_whose_type_is_a_parameter_is_refused():
@@ -70,3 +70,15 @@ def test_a_get_route_ahead_whose_type_is_a_parameter_is_refused():
 
 def test_types_served_ahead_at_the_hot_paths_are_left_to_their_routers():
     assert served_elsewhere(ROUTERS_AHEAD_OF_FHIR) == {"AuditEvent", "ValueSet", "CodeSystem"}
+
+
+def test_an_endpoint_needing_more_than_the_request_its_path_and_the_guard_is_refused():
+    async def search_with_a_page_size(request, resource_type: str, count: int, guard: routes.CurrentGuard):
+        raise AssertionError("never called")
+
+    async def search_without_a_guard(request, resource_type: str):
+        raise AssertionError("never called")
+
+    for endpoint in (search_with_a_page_size, search_without_a_guard):
+        with pytest.raises(TypeError, match="hot route"):
+            _HotRoute("/fhir/{resource_type}", endpoint)
