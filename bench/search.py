@@ -263,17 +263,20 @@ def plans_block(url: str, s: Settings, patients: int) -> list[str]:
     samples = search_prototypes.samples(s.seed, patients)
     lines = [f"EXPLAIN (ANALYZE, BUFFERS) at {patients:,} patients, one sample per query type, every statement the "
              "server runs for it (page, count = the _total when one is run, then _include/_revinclude); 'custom' = "
-             "values known to the planner, 'prepared' = the plan PostgreSQL keeps once psycopg has prepared the "
-             "statement (after 5 executions per connection) and 5 more custom plans were tried:"]
+             "values known to the planner (what the server runs, but for 'server: GENERIC'), 'prepared' = the plan "
+             "PostgreSQL would keep once psycopg has prepared the statement (after 5 executions per connection) "
+             "and 5 more custom plans were tried; 'server: GENERIC' = a page the server runs on its generic plan "
+             "(ece.search.query.Statement.generic_plan; its planning is done once per connection):"]
     with search_plans.connect(url, 6 * s.timeout_s) as conn:
         for sample in samples:
             lines.append(f"  {sample.label}: {sample.resource_type}?{sample.query}")
             for statement in search_plans.statements(conn, sample.resource_type, sample.pairs):
                 custom, prepared = search_plans.measure(conn, statement)
                 slower = prepared.execution_ms > 2 * custom.execution_ms + 0.5
+                kept = "server: GENERIC" if statement.generic else \
+                    f"prepared: {'GENERIC' if prepared.generic else 'custom'}"
                 lines.append(f"    -- {statement.label}: custom {custom.execution_ms:.2f} ms (planning "
-                             f"{custom.planning_ms:.2f}); prepared: {'GENERIC' if prepared.generic else 'custom'} "
-                             f"plan {prepared.execution_ms:.2f} ms"
+                             f"{custom.planning_ms:.2f}); {kept} plan {prepared.execution_ms:.2f} ms"
                              + (f"  <-- {prepared.execution_ms / max(custom.execution_ms, 0.01):.0f}x slower"
                                 if slower else ""))
                 lines += search_plans.compact(custom)

@@ -34,6 +34,7 @@ class Statement:
     label: str  # page, count, include, revinclude
     sql: str
     params: dict
+    generic: bool = False  # the server runs it on a generic plan (ece.search.query.Statement.generic_plan)
 
 
 @dataclass
@@ -59,7 +60,8 @@ def statements(conn: psycopg.Connection, resource_type: str, pairs: list[tuple[s
     request = parse_request([resource_type], pairs, strict=False)
     statement = filters_sql(request, strict=False, terminology=TerminologyCache())  # the mix uses no :in
     count_scan = page_count_scan(request, statement, None)
-    page = Statement("page", page_sql(request, statement, count_scan=count_scan), dict(statement.sql.params))
+    page = Statement("page", page_sql(request, statement, count_scan=count_scan), dict(statement.sql.params),
+                     statement.generic_plan)
     out = [page]
     rows = [(r[0], r[1]) for r in conn.execute(render(conn, page.sql, page.params)).fetchall()]
     count = None if count_scan is not None else _count(conn, request, statement,
@@ -118,18 +120,22 @@ def explain(conn: psycopg.Connection, statement: Statement) -> Plan:
     return _plan(statement.label, [r[0] for r in rows])
 
 
-def auto_plan(conn: psycopg.Connection, statement: Statement) -> Plan:
+def auto_plan(conn: psycopg.Connection, statement: Statement, *, forced: bool = False) -> Plan:
     """The plan PostgreSQL settles on for a prepared statement (plan_cache_mode auto) after the five custom
-    plans it always tries first: what a server connection runs once psycopg has prepared the statement.
-    Plain ``EXPLAIN EXECUTE`` goes through the plan cache too, so the five tries cost planning only."""
+    plans it always tries first: what a server connection would run once psycopg has prepared the statement,
+    were its sessions not held to custom plans (app.db). Plain ``EXPLAIN EXECUTE`` goes through the plan cache
+    too, so the five tries cost planning only. ``forced``: the generic plan, as the server runs the statements
+    that ask for one (ece.sqltext.fetch_rows)."""
     text, order = _numbered(statement.sql, statement.params)
     arguments = ", ".join(pgsql.Literal(statement.params[name]).as_string(conn) for name in order)
     conn.execute(f"PREPARE bench_q AS {text}")
     try:
-        for _ in range(5):
+        conn.execute(f"SET plan_cache_mode = {'force_generic_plan' if forced else 'auto'}")
+        for _ in range(0 if forced else 5):
             conn.execute(f"EXPLAIN EXECUTE bench_q({arguments})").fetchall()
         rows = conn.execute(f"EXPLAIN (ANALYZE, BUFFERS) EXECUTE bench_q({arguments})").fetchall()
     finally:
+        conn.execute("RESET plan_cache_mode")
         conn.execute("DEALLOCATE bench_q")
     plan = _plan(statement.label, [r[0] for r in rows])
     plan.generic = any(re.search(r"\$\d", line) for line in plan.lines)
@@ -167,8 +173,9 @@ def _seq_scans(lines: list[str]) -> list[str]:
 
 
 def measure(conn: psycopg.Connection, statement: Statement) -> tuple[Plan, Plan]:
-    """(custom plan, prepared plan) of a statement, the custom one on a warm cache unless it is slow;
-    a statement cancelled by the connection's statement timeout gives a plan that says so."""
+    """(custom plan, prepared plan) of a statement, the prepared one being the generic plan the server runs for a
+    ``generic`` statement and auto's otherwise; the custom one on a warm cache unless it is slow; a statement
+    cancelled by the connection's statement timeout gives a plan that says so."""
     try:
         custom = explain(conn, statement)
         if custom.execution_ms < 1000:
@@ -176,7 +183,7 @@ def measure(conn: psycopg.Connection, statement: Statement) -> tuple[Plan, Plan]
     except psycopg.errors.QueryCanceled:
         custom = _timed_out(conn, statement.label)
     try:
-        prepared = auto_plan(conn, statement)
+        prepared = auto_plan(conn, statement, forced=statement.generic)
     except psycopg.errors.QueryCanceled:
         prepared = _timed_out(conn, statement.label)
     return custom, prepared

@@ -62,7 +62,8 @@ async def search(conn: AsyncConnection, *, resource_types: list[str], pairs: lis
         return SearchPage([], [], total, None, request.used, request.count)
     cursor = page_cursor(request)
     count_scan = page_count_scan(request, statement, cursor)
-    rows = await fetch_rows(conn, page_sql(request, statement, cursor, count_scan=count_scan), statement.sql.params)
+    rows = await fetch_rows(conn, page_sql(request, statement, cursor, count_scan=count_scan), statement.sql.params,
+                            generic_plan=statement.generic_plan)
     more = len(rows) > request.count
     rows = rows[: request.count]
     if count_scan is not None:

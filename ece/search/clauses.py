@@ -124,6 +124,13 @@ class Condition:
     # Whether it reads columns of the ``resource`` row beyond its type and id (``_lastUpdated``): then index rows
     # cannot stand for the row (ece.search.query.Statement.keyed_where).
     reads_row: bool = False
+    # Whether it names its resources by a key of their own (ids, an identifier, a patient's reference), not through
+    # a chain: a plan made without the values starts from it whatever they are (query.Statement.generic_plan).
+    keyed: bool = False
+    # Whether it follows references to other resources (a chain), whose best plan depends on the values: made
+    # without them, it can start from the wrong side (Observation?subject:Patient.identifier=..&code=.. at 1,000
+    # patients: 60 ms against 1.3 ms).
+    chain: bool = False
 
 
 def clause(ctx: Context, alias: str, resource_types: list[str], raw_name: str, value: str,
@@ -136,10 +143,10 @@ def clause(ctx: Context, alias: str, resource_types: list[str], raw_name: str, v
     head, dot, rest = raw_name.partition(".")
     if dot:
         chained, of_patients = _chain(ctx, alias, resource_types, head, rest, raw_name, value, depth)
-        return Condition(chained, True, bounded=of_patients)
+        return Condition(chained, True, bounded=of_patients, chain=True)
     if raw_name == "_id":
         ids = [unescape(v) for v in split_or(value) if v]
-        return Condition(f"{alias}.id = ANY(CAST({ctx.sql.bind(ids)} AS text[]))", False, bounded=True)
+        return Condition(f"{alias}.id = ANY(CAST({ctx.sql.bind(ids)} AS text[]))", False, bounded=True, keyed=True)
     if raw_name.startswith("_lastUpdated"):
         if raw_name != "_lastUpdated":
             raise bad(raw_name, "modificador no admitido / unsupported modifier")
@@ -151,10 +158,10 @@ def clause(ctx: Context, alias: str, resource_types: list[str], raw_name: str, v
         return Condition(_full_text(ctx, alias, resource_types, name, modifier, value, raw_name), True)
     param = lookup(resource_types, name, raw_name)
     if modifier == "of-type":
-        return Condition(_of_type(ctx, alias, resource_types, param, value, raw_name), True, bounded=True)
+        return Condition(_of_type(ctx, alias, resource_types, param, value, raw_name), True, bounded=True, keyed=True)
     condition = _parameter(ctx, alias, _type_of(ctx, alias, resource_types), param, modifier, value, raw_name)
     if condition.on_own_rows and not modifier and _bounded(resource_types, param, value):
-        return replace(condition, bounded=True)
+        return replace(condition, bounded=True, keyed=True)
     return condition
 
 

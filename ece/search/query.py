@@ -197,6 +197,10 @@ class Statement:
     repeats: bool = False
     # Some condition matches only a handful of resources (clauses.Condition.bounded).
     bounded: bool = False
+    # Some condition names the resources by a key of their own and none follows a chain (clauses.Condition.keyed,
+    # .chain): the plan that starts from that key is the best one whatever the values, so the page's statement may
+    # run on a plan made once per connection without them (ece.sqltext.fetch_rows, ``generic_plan``).
+    generic_plan: bool = False
     # ``where`` for rows that are known to be a live resource's (index rows), when it reads nothing of ``r`` but
     # its type and id (no condition ``reads_row``): a sort walk then tests its key's rows directly (``_walk_page_sql``).
     keyed_where: str | None = None
@@ -236,7 +240,8 @@ def filters_sql(request: SearchRequest, *, strict: bool, terminology: Terminolog
         # The type's equality on r too: the planner then knows the page's order is the index rows' id order.
         # The row filter reads r's type and id only (clauses.Visibility).
         return Statement(sql, " AND ".join([f"r.resource_type = {sql.bind(types[0])}", *visible]),
-                         f"({filters[0].index_rows}) r", True, bounded=filters[0].bounded)
+                         f"({filters[0].index_rows}) r", True, bounded=filters[0].bounded,
+                         generic_plan=filters[0].keyed)
     conditions = [f"r.resource_type = {sql.bind(types[0])}" if len(types) == 1
                   else f"r.resource_type = ANY(CAST({sql.bind(types)} AS text[]))"]
     conditions += [f.sql for f in filters]
@@ -247,7 +252,9 @@ def filters_sql(request: SearchRequest, *, strict: bool, terminology: Terminolog
         conditions.insert(1, _LIVE)
     # A patient's or an encounter's compartment holds a handful of resources, as a bounded condition does.
     bounded = any(f.bounded for f in filters) or (request.compartment or ("",))[0] in BOUNDED_COMPARTMENTS
-    return Statement(sql, " AND ".join(conditions + visible), bounded=bounded, keyed_where=keyed)
+    generic_plan = any(f.keyed for f in filters) and not any(f.chain for f in filters) and request.compartment is None
+    return Statement(sql, " AND ".join(conditions + visible), bounded=bounded, keyed_where=keyed,
+                     generic_plan=generic_plan)
 
 
 def _merged_date_bounds(ctx: Context, request: SearchRequest) -> tuple[Condition, set[tuple[str, str]]] | None:

@@ -63,3 +63,28 @@ async def test_a_connection_lost_under_fetch_rows_is_not_handed_out_again(databa
         assert rows[0][0] != pid
     finally:
         await engine.dispose()
+
+
+_PLAN_MODE = "SELECT current_setting('plan_cache_mode'), CAST(:probe AS int)"
+
+
+async def test_a_statement_asked_for_a_generic_plan_runs_on_one_and_the_setting_lapses_with_it(engine):
+    async with read_unit(engine) as tx:
+        assert await fetch_rows(tx.conn, _PLAN_MODE, {"probe": 1}, generic_plan=True) == [("force_generic_plan", 1)]
+        assert await fetch_rows(tx.conn, _PLAN_MODE, {"probe": 2}) == [("force_custom_plan", 2)]
+        prepared = await fetch_rows(tx.conn, "SELECT generic_plans FROM pg_prepared_statements "
+                                             "WHERE statement LIKE '%current_setting(''plan_cache_mode'')%'", {})
+        assert prepared and prepared[0][0] >= 1
+
+
+async def test_a_failed_statement_asked_for_a_generic_plan_leaves_the_session_on_custom_plans(engine):
+    async with read_unit(engine) as tx:
+        with pytest.raises(psycopg.errors.DivisionByZero):
+            await fetch_rows(tx.conn, "SELECT 1 / CAST(:zero AS int)", {"zero": 0}, generic_plan=True)
+        assert await fetch_rows(tx.conn, _PLAN_MODE, {"probe": 3}) == [("force_custom_plan", 3)]
+
+
+async def test_inside_a_transaction_of_the_callers_a_statement_keeps_the_custom_plan(tx):
+    # A setting made for the transaction would outlive the statement and reach the caller's other statements.
+    assert await fetch_rows(tx.conn, _PLAN_MODE, {"probe": 4}, generic_plan=True) == [("force_custom_plan", 4)]
+    assert await fetch_rows(tx.conn, _PLAN_MODE, {"probe": 5}) == [("force_custom_plan", 5)]

@@ -166,9 +166,9 @@ async def _statements_of(monkeypatch, search_call) -> tuple[object, list[str]]:
     ran: list[str] = []
     fetch = ece.search.fetch_rows
 
-    async def recording(conn, sql, params):
+    async def recording(conn, sql, params, **options):
         ran.append(sql)
-        return await fetch(conn, sql, params)
+        return await fetch(conn, sql, params, **options)
 
     monkeypatch.setattr(ece.search, "fetch_rows", recording)
     return await search_call, ran
