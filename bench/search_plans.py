@@ -71,7 +71,7 @@ def statements(conn: psycopg.Connection, resource_type: str, pairs: list[tuple[s
         matches = rows[: request.count]
         for include, reverse in [*((i, False) for i in request.includes), *((i, True) for i in request.revincludes)]:
             text, params = inc.include_statement(include, matches, reverse=reverse)
-            out.append(Statement("revinclude" if reverse else "include", text, params))
+            out.append(Statement("revinclude" if reverse else "include", text, params, generic=True))
     return out
 
 

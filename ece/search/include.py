@@ -17,18 +17,15 @@ from ece.sqltext import fetch_rows
 MAX_ITERATIONS = 4
 MAX_INCLUDED = 2000
 
-_REFERENCES = {
-    # The resources the frontier's references point to (forward) ...
-    False: "SELECT x.target_type, x.target_id FROM search_reference x "
-           "JOIN unnest(CAST(:types AS text[]), CAST(:ids AS text[])) AS s(t, i) ON x.resource_type = s.t "
-           "AND x.resource_id = s.i WHERE x.target_id IS NOT NULL AND (CAST(:param AS text) IS NULL OR "
-           "x.param = :param) AND (CAST(:source AS text) IS NULL OR x.resource_type = :source) "
-           "AND (CAST(:target AS text) IS NULL OR x.target_type = :target)",
-    # ... and the resources whose references point to the frontier (reverse).
-    True: "SELECT x.resource_type, x.resource_id FROM search_reference x "
-          "JOIN unnest(CAST(:types AS text[]), CAST(:ids AS text[])) AS s(t, i) ON x.target_type = s.t "
-          "AND x.target_id = s.i WHERE (CAST(:source AS text) IS NULL OR x.resource_type = :source) AND "
-          "(CAST(:param AS text) IS NULL OR x.param = :param)",
+# The references an include follows from the frontier: forward, the resources the frontier's references point
+# to; reverse, the resources whose references point to the frontier. Only the conditions the include names are
+# written (no ``:param IS NULL OR ...``, which a plan made without the values cannot use an index for): each
+# include statement then runs on a generic plan (ece.sqltext.fetch_rows), right whatever the frontier.
+_FOLLOW = {
+    False: ("x.target_type, x.target_id", "x.resource_type = s.t AND x.resource_id = s.i AND x.target_id IS NOT NULL",
+            {"param": "x.param", "source": "x.resource_type", "target": "x.target_type"}),
+    True: ("x.resource_type, x.resource_id", "x.target_type = s.t AND x.target_id = s.i",
+           {"param": "x.param", "source": "x.resource_type"}),
 }
 
 
@@ -44,7 +41,7 @@ async def included(conn: AsyncConnection, request: SearchRequest, matches: list[
         for include, reverse in [*((i, False) for i in request.includes), *((i, True) for i in request.revincludes)]:
             if round_number == 0 or include.iterate:
                 sql, params = include_statement(include, frontier, reverse=reverse, visible=request.visible)
-                found.update(((t, i), c) for t, i, c in await fetch_rows(conn, sql, params))
+                found.update(((t, i), c) for t, i, c in await fetch_rows(conn, sql, params, generic_plan=True))
         new = sorted(found.keys() - seen)[: MAX_INCLUDED - len(out)]
         if not new:
             break
@@ -60,14 +57,18 @@ def include_statement(include: Include, frontier: list[tuple[str, str]], *, reve
                       visible: Visibility | None = None) -> tuple[str, dict]:
     """The statement of one ``_include`` (or, ``reverse``, ``_revinclude``) from ``frontier``: the live resources
     it reaches that ``visible`` admits, at most ``MAX_INCLUDED``, in (type, id) order."""
-    sql = Sql({"types": [k[0] for k in frontier], "ids": [k[1] for k in frontier],
-               "param": None if include.param == "*" else include.param,
-               "source": None if include.source_type == "*" else include.source_type, "limit": MAX_INCLUDED})
-    if not reverse:
-        sql.params["target"] = include.target_type
+    sql = Sql({"types": [k[0] for k in frontier], "ids": [k[1] for k in frontier], "limit": MAX_INCLUDED})
+    reached, joined, columns = _FOLLOW[reverse]
+    named = {"param": None if include.param == "*" else include.param,
+             "source": None if include.source_type == "*" else include.source_type,
+             "target": None if reverse else include.target_type}
+    where = "".join(f" AND {columns[name]} = {sql.bind(value)}" for name, value in named.items()
+                    if value is not None)
+    references = (f"SELECT {reached} FROM search_reference x JOIN unnest(CAST(:types AS text[]), "
+                  f"CAST(:ids AS text[])) AS s(t, i) ON {joined}{where}")
     condition = f" AND {visible(sql.bind, 'r', _reached_types(include, reverse))}" if visible is not None else ""
     return (f"SELECT r.resource_type, r.id, r.content FROM resource r WHERE (r.resource_type, r.id) IN "
-            f"({_REFERENCES[reverse]}) AND NOT r.deleted{condition} ORDER BY r.resource_type, r.id LIMIT :limit",
+            f"({references}) AND NOT r.deleted{condition} ORDER BY r.resource_type, r.id LIMIT :limit",
             sql.params)
 
 

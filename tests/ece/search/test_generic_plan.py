@@ -1,13 +1,17 @@
-"""Which search pages run on a plan made without their values (ece.search.query.Statement.generic_plan): those
+"""Which search statements run on a plan made without their values (ece.search.query.Statement.generic_plan): those
 that start from a key of the resources' own (ids, an identifier, a patient's reference), never through a chain,
-whose best plan depends on the values (a generic one took 60 ms against 1.3 ms for a chain at 1,000 patients)."""
+whose best plan depends on the values (a generic one took 60 ms against 1.3 ms for a chain at 1,000 patients);
+and every include, which follows the references of a page of resources."""
 
 from __future__ import annotations
 
 import pytest
 
+from ece.search.include import included
 from ece.search.query import filters_sql, parse_request
 from ece.search.terminology import TerminologyCache
+from ece.sqltext import fetch_rows
+from ece.tx import read_unit
 
 DNI = "https://fhir.salud.gob.hn/sid/dni|0801199912345"
 
@@ -46,3 +50,15 @@ def test_a_search_whose_best_plan_depends_on_its_values_keeps_the_custom_plan(re
 
 def test_a_compartment_search_keeps_the_custom_plan():
     assert not _generic_plan("Observation", [("code", "http://loinc.org|8867-4")], compartment=("Patient", "p1"))
+
+
+@pytest.mark.parametrize("pairs", [[("_include", "Observation:subject")], [("_include", "Observation:*")],
+                                   [("_revinclude", "Provenance:target")], [("_revinclude", "*")]])
+async def test_includes_run_on_generic_plans(engine, pairs):
+    request = parse_request(["Observation"], pairs, strict=True)
+    async with read_unit(engine) as tx:
+        await included(tx.conn, request, [("Observation", "o-generic-plan-probe", b"{}")])
+        plans = await fetch_rows(tx.conn, "SELECT generic_plans, custom_plans FROM pg_prepared_statements "
+                                          "WHERE statement LIKE 'SELECT r.resource_type, r.id, r.content FROM "
+                                          "resource r WHERE (r.resource_type, r.id) IN %'", {})
+    assert plans and all(custom == 0 for _generic, custom in plans) and sum(g for g, _c in plans) >= 1
