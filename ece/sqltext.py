@@ -41,12 +41,12 @@ async def fetch_rows(conn: AsyncConnection, sql: str, params: Mapping[str, Any],
     statements need none of what it adds: values are bound by psycopg either way, rows are plain tuples. Errors
     are psycopg's own (``psycopg.errors.QueryCanceled`` for the statement time limit, app.main renders it).
 
-    ``generic_plan``: a statement whose best plan does not depend on its values (a search that starts from an
-    identifier or a patient: ece.search.query.Statement.generic_plan) runs on PostgreSQL's generic plan, made once
-    per connection for the prepared statement and reused, instead of the custom plan made for every execution
-    that the sessions ask for otherwise (app.db). There, planning cost more than running: PostgreSQL CPU per
-    page at 1,000 patients, custom -> generic, Patient?identifier= 222 -> 29 µs, Encounter?patient=&_sort=-date
-    563 -> 128 µs, Patient?identifier=&_has:Observation:subject:code= 1,085 -> 78 µs. The setting is made for
+    ``generic_plan``: a statement whose best plan does not depend on its values (a search on an identifier or a
+    patient's reference alone, an include: ece.search.query.Statement.generic_plan) runs on PostgreSQL's generic
+    plan, made once per connection for the prepared statement and reused, instead of the custom plan made for
+    every execution that the sessions ask for otherwise (app.db). There, planning cost more than running:
+    PostgreSQL CPU per statement at 1,000 patients, custom -> generic, Patient?identifier= 222 -> 29 µs,
+    Encounter?patient=&_sort=-date 563 -> 128 µs, _revinclude=Encounter:subject 379 -> 68 µs. The setting is made for
     the statement's own implicit transaction (the pipeline's, up to its Sync), so it lapses with it, on error
     too; inside a transaction of the caller's it would outlive the statement, and the custom plan is used."""
     raw = await conn.get_raw_connection()

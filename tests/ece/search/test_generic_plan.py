@@ -1,7 +1,7 @@
 """Which search statements run on a plan made without their values (ece.search.query.Statement.generic_plan): those
-that start from a key of the resources' own (ids, an identifier, a patient's reference), never through a chain,
-whose best plan depends on the values (a generic one took 60 ms against 1.3 ms for a chain at 1,000 patients);
-and every include, which follows the references of a page of resources."""
+on keys of the resources' own alone (ids, an identifier, a patient's reference); not with any other condition,
+where such a plan cannot tell which side is small (at 64,000 patients, identifier + _has took 40 ms on it against
+0.13 ms); and every include, which follows the references of a page of resources."""
 
 from __future__ import annotations
 
@@ -27,9 +27,8 @@ def _generic_plan(resource_type: str, pairs: list[tuple[str, str]], compartment=
     ("Patient", [("identifier", "0801199912345")]),
     ("Patient", [("_id", "p1,p2")]),
     ("Observation", [("subject", "Patient/p1")]),
-    ("Observation", [("subject", "Patient/p1"), ("code", "http://loinc.org|8867-4")]),
     ("Encounter", [("patient", "p1"), ("_sort", "-date")]),
-    ("Patient", [("identifier", DNI), ("_has:Observation:subject:code", "http://loinc.org|8867-4")]),
+    ("Patient", [("identifier", DNI), ("_id", "p1")]),
 ])
 def test_a_search_starting_from_its_resources_own_key_runs_on_a_generic_plan(resource_type, pairs):
     assert _generic_plan(resource_type, pairs)
@@ -42,6 +41,8 @@ def test_a_search_starting_from_its_resources_own_key_runs_on_a_generic_plan(res
     ("Observation", [("code", "http://loinc.org|8867-4"), ("date", "ge2026-09-19")]),
     ("Observation", [("subject:Patient.identifier", DNI), ("code", "http://loinc.org|8867-4")]),
     ("Observation", [("subject", "Patient/p1"), ("subject:Patient.name", "cali")]),
+    ("Observation", [("subject", "Patient/p1"), ("code", "http://loinc.org|8867-4")]),
+    ("Patient", [("identifier", DNI), ("_has:Observation:subject:code", "http://loinc.org|8867-4")]),
     ("Observation", [("subject", "Group/g1")]),
 ])
 def test_a_search_whose_best_plan_depends_on_its_values_keeps_the_custom_plan(resource_type, pairs):
