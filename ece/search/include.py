@@ -22,11 +22,11 @@ MAX_INCLUDED = 2000
 # written (no ``:param IS NULL OR ...``, which a plan made without the values cannot use an index for): each
 # include statement then runs on a generic plan (ece.sqltext.fetch_rows), right whatever the frontier.
 _FOLLOW = {
-    False: ("x.target_type, x.target_id", "x.resource_type = s.t AND x.resource_id = s.i AND x.target_id IS NOT NULL",
-            {"param": "x.param", "source": "x.resource_type", "target": "x.target_type"}),
-    True: ("x.resource_type, x.resource_id", "x.target_type = s.t AND x.target_id = s.i",
-           {"param": "x.param", "source": "x.resource_type"}),
+    False: ("x.target_type, x.target_id", "x.resource_type = s.t AND x.resource_id = s.i AND x.target_id IS NOT NULL"),
+    True: ("x.resource_type, x.resource_id", "x.target_type = s.t AND x.target_id = s.i"),
 }
+# The search_reference column each part an include may name (a parameter, a source type, a target type) tests.
+_NAMED = {"param": "x.param", "source": "x.resource_type", "target": "x.target_type"}
 
 
 async def included(conn: AsyncConnection, request: SearchRequest, matches: list[tuple[str, str, bytes]]
@@ -58,11 +58,11 @@ def include_statement(include: Include, frontier: list[tuple[str, str]], *, reve
     """The statement of one ``_include`` (or, ``reverse``, ``_revinclude``) from ``frontier``: the live resources
     it reaches that ``visible`` admits, at most ``MAX_INCLUDED``, in (type, id) order."""
     sql = Sql({"types": [k[0] for k in frontier], "ids": [k[1] for k in frontier], "limit": MAX_INCLUDED})
-    reached, joined, columns = _FOLLOW[reverse]
+    reached, joined = _FOLLOW[reverse]
     named = {"param": None if include.param == "*" else include.param,
              "source": None if include.source_type == "*" else include.source_type,
              "target": None if reverse else include.target_type}
-    where = "".join(f" AND {columns[name]} = {sql.bind(value)}" for name, value in named.items()
+    where = "".join(f" AND {_NAMED[name]} = {sql.bind(value)}" for name, value in named.items()
                     if value is not None)
     references = (f"SELECT {reached} FROM search_reference x JOIN unnest(CAST(:types AS text[]), "
                   f"CAST(:ids AS text[])) AS s(t, i) ON {joined}{where}")
