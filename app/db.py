@@ -6,9 +6,11 @@ import logging
 import os
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
+from psycopg.pq import TransactionStatus
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import PoolResetState
 
 from app.settings import Settings
 
@@ -33,11 +35,18 @@ def libpq_url(url: str) -> str:
 
 
 def make_async_engine(url: str, *, pool_size: int = 10, synchronous_commit: bool = True,
-                      statement_timeout_s: float = 0) -> AsyncEngine:
+                      statement_timeout_s: float = 0, autocommit: bool = False) -> AsyncEngine:
     """``synchronous_commit=False`` only for work that is safe to redo after a crash (the notification deliveries:
     a commit lost with the last fraction of a second of WAL leaves its outbox row undelivered, and it is delivered
     again under the same idempotency key); never for the API. ``statement_timeout_s`` > 0: PostgreSQL cancels any
-    statement running longer (the API's limit, so one costly search cannot hold a connection and a core)."""
+    statement running longer (the API's limit, so one costly search cannot hold a connection and a core).
+
+    ``autocommit=True``: the engine of the API's read units (ece.tx.read_unit), whose connections stay in autocommit
+    for their whole life. Switching a pooled connection to autocommit and back for each read, and rolling it back
+    when it is returned, cost SQLAlchemy's characteristics machinery and three greenlet round trips: 70-100 µs of
+    API CPU per read or search (in-process, bench/api_cpu.py's data). A connection returned inside a transaction
+    (a read unit never opens one, but a cancelled request can leave a statement running) is rolled back, or
+    discarded when that fails (_roll_back_if_in_transaction)."""
     # Sessions in UTC: timestamps come back in one zone whatever the server's TimeZone setting. Custom plans
     # always: psycopg prepares repeated statements, and PostgreSQL's generic plan for a prepared search (one row
     # per parameter assumed) was measured 100 to 5,000 times slower than the custom one (bench/search.py).
@@ -50,8 +59,25 @@ def make_async_engine(url: str, *, pool_size: int = 10, synchronous_commit: bool
         options += " -c synchronous_commit=off"
     if statement_timeout_s > 0:
         options += f" -c statement_timeout={max(1, round(statement_timeout_s * 1000))}"
-    return create_async_engine(sqlalchemy_url(url), pool_size=pool_size, max_overflow=pool_size,
-                               connect_args={"options": options})
+    if not autocommit:
+        return create_async_engine(sqlalchemy_url(url), pool_size=pool_size, max_overflow=pool_size,
+                                   connect_args={"options": options})
+    engine = create_async_engine(sqlalchemy_url(url), pool_size=pool_size, max_overflow=pool_size,
+                                 connect_args={"options": options}, isolation_level="AUTOCOMMIT",
+                                 pool_reset_on_return=None)
+    event.listen(engine.sync_engine.pool, "reset", _roll_back_if_in_transaction)
+    return engine
+
+
+def _roll_back_if_in_transaction(dbapi_connection, _record, state: PoolResetState) -> None:
+    """The reset of an autocommit engine's connection on its return to the pool: nothing when it is idle, as it is
+    after every statement in autocommit; a rollback otherwise. SQLAlchemy discards the connection when the rollback
+    fails (a statement still running after its request was cancelled). Not ``asyncio_safe``: the connection is
+    being collected outside the event loop and is discarded without any I/O."""
+    if not state.asyncio_safe:
+        return
+    if dbapi_connection.driver_connection.info.transaction_status != TransactionStatus.IDLE:
+        dbapi_connection.rollback()
 
 
 def make_sync_engine(url: str) -> Engine:

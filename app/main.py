@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -98,6 +99,16 @@ class _TooLarge(Exception):
     pass
 
 
+# FastAPI asks OpenTelemetry on every request whether a tracer, meter or logger provider has been set up (~20-40 µs
+# of API CPU per request); this server sets none up, so it asks only when the process was started with OpenTelemetry
+# configured through its environment (OTEL_* variables, as opentelemetry-instrument and its exporters are).
+_NO_TELEMETRY = {"tracing": False, "metrics": False, "logs": False}
+
+
+def _opentelemetry_configured() -> bool:
+    return any(name.startswith("OTEL_") for name in os.environ) or bool(os.environ.get("FASTAPI_OTEL_AUTO_CONFIGURE"))
+
+
 def create_app(settings: Settings | None = None, *, database_url: str | None = None) -> FastAPI:
     settings = settings or get_settings()
     check_production(settings)
@@ -107,8 +118,13 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         url = database_url or resolve_database_url(settings)
-        app.state.engine = make_async_engine(url, pool_size=settings.db_pool_size,
-                                             statement_timeout_s=settings.statement_timeout_seconds)
+        # Two pools sharing the worker's connections (ECE_DB_POOL_SIZE, and as many again in overflow): the
+        # transactions' and the reads' (autocommit for good, app.db.make_async_engine).
+        writes = max(1, settings.db_pool_size // 2)
+        reads = max(1, settings.db_pool_size - writes)
+        limit = settings.statement_timeout_seconds
+        app.state.engine = make_async_engine(url, pool_size=writes, statement_timeout_s=limit)
+        app.state.read_engine = make_async_engine(url, pool_size=reads, autocommit=True, statement_timeout_s=limit)
         # Everything loaded at start-up (registries, models, compiled profiles) lives as long as the process:
         # keep it out of the collector's generations, or each full collection walks it (~150 ms pauses).
         capability_statement(settings.public_base_url or "")  # builds every registry and compiled parameter
@@ -118,6 +134,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
             yield
         finally:
             await app.state.engine.dispose()
+            await app.state.read_engine.dispose()
 
     app = FastAPI(
         title="ECE Honduras — expediente clínico electrónico (FHIR R4)",
@@ -126,6 +143,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
                     "and response system.",
         version="0.1.0",
         lifespan=lifespan,
+        telemetry=None if _opentelemetry_configured() else _NO_TELEMETRY,
     )
     app.state.public_base_url = settings.public_base_url
     if settings.public_base_url:

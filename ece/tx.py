@@ -63,9 +63,14 @@ async def read_unit(engine: AsyncEngine) -> AsyncIterator[Transaction]:
     """The unit of a request that only reads, and appends its own audit: statements run in autocommit, which
     saves the BEGIN and COMMIT round trips. The reads see what they would see in a transaction (at READ
     COMMITTED every statement takes a snapshot of its own either way), and the one write, the audit batch run
-    by the before-commit hooks, is a single statement, so it is atomic alone. Nothing else may write here."""
+    by the before-commit hooks, is a single statement, so it is atomic alone. Nothing else may write here.
+
+    An engine whose connections are in autocommit already (app.db.make_async_engine(autocommit=True), the API's
+    read engine) is used as it is; any other engine's connection is switched for the unit and back after it."""
     async with engine.connect() as conn:
-        await conn.execution_options(isolation_level="AUTOCOMMIT")
+        raw = await conn.get_raw_connection()
+        if not raw.driver_connection.autocommit:
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
         tx = Transaction(conn)
         yield tx
         await tx.run_before_commit()

@@ -26,6 +26,11 @@ def _engine(request: Request):
     return request.app.state.engine
 
 
+def _read_engine(request: Request):
+    """The engine of the read units: its connections are in autocommit for good (app.db.make_async_engine)."""
+    return request.app.state.read_engine
+
+
 def _base(request: Request) -> str:
     return http.base_url(request, request.app.state.public_base_url)
 
@@ -97,7 +102,7 @@ async def search_type_post(request: Request, resource_type: str, guard: CurrentG
 async def _search(request: Request, guard: Guard, resource_types: list[str], pairs: list[tuple[str, str]],
                   path: str, compartment: tuple[str, str] | None = None, explicit: bool = True) -> Response:
     strict = http.prefer(request).get("handling") == "strict"
-    async with read_unit(_engine(request)) as tx:
+    async with read_unit(_read_engine(request)) as tx:
         page = await guarded.search_types(tx, guard=guard, resource_types=resource_types, pairs=pairs, strict=strict,
                                           compartment=compartment, explicit=explicit)
     used = page.used if path else [("_type", ",".join(resource_types)), *page.used]
@@ -179,7 +184,7 @@ async def type_history(request: Request, resource_type: str, guard: CurrentGuard
 async def read(request: Request, resource_type: str, resource_id: str, guard: CurrentGuard) -> Response:
     resource_type = _type(resource_type)
     check_id(resource_id)
-    async with read_unit(_engine(request)) as tx:
+    async with read_unit(_read_engine(request)) as tx:
         version = await guarded.read(tx, guard=guard, resource_type=resource_type, resource_id=resource_id)
     return http.resource_response(request, version)
 
@@ -226,7 +231,7 @@ async def vread(request: Request, resource_type: str, resource_id: str, version_
                 guard: CurrentGuard) -> Response:
     resource_type = _type(resource_type)
     check_id(resource_id)
-    async with read_unit(_engine(request)) as tx:
+    async with read_unit(_read_engine(request)) as tx:
         version = await guarded.vread(tx, guard=guard, resource_type=resource_type, resource_id=resource_id,
                                       version_id=version_id)
     return http.resource_response(request, version)
@@ -249,7 +254,7 @@ async def patient_everything(request: Request, patient_id: str, guard: CurrentGu
                                                 f"paciente / is not in the patient compartment", ("_type",))])
     since = search.parse_instant(params["_since"][-1], "_since") if "_since" in params else None
     count, cursor = (params[name][-1] if name in params else None for name in ("_count", "_cursor"))
-    async with read_unit(_engine(request)) as tx:
+    async with read_unit(_read_engine(request)) as tx:
         page = await guarded.everything(tx, guard=guard, patient_id=patient_id, resource_types=wanted or in_record,
                                         since=since, count=count, cursor=cursor, explicit=bool(wanted))
     used = [(name, value) for name in ("_since", "_type") for value in params.get(name, [])]
@@ -295,7 +300,7 @@ async def _history(request: Request, guard: Guard, resource_type: str | None, re
     if before is not None and not before.isdigit():
         raise InvalidResource([Issue("invalid", "_before_seq inválido / invalid paging cursor", ("_before_seq",))])
     base = _base(request)
-    async with read_unit(_engine(request)) as tx:
+    async with read_unit(_read_engine(request)) as tx:
         page = await guarded.history(tx, guard=guard, resource_type=resource_type, resource_id=resource_id,
                                      since=since, at_or_before=at, count=count,
                                      before_seq=int(before) if before else None)

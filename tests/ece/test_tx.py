@@ -77,3 +77,25 @@ async def test_a_pooled_connection_returns_to_transactions_after_a_read_unit(dat
         assert first == second
     finally:
         await single.dispose()
+
+
+async def test_a_read_unit_on_an_autocommit_engine_runs_each_statement_alone_and_keeps_the_connection_as_it_is(
+        database_url):
+    reads = make_async_engine(database_url, pool_size=1, autocommit=True)
+    table = f"t_read_unit_{uuid.uuid4().hex[:12]}"
+    try:
+        async with read_unit(reads) as tx:
+            first = (await tx.conn.execute(_XACT)).scalar_one()
+            second = (await tx.conn.execute(_XACT)).scalar_one()
+
+            async def hook() -> None:
+                await tx.conn.execute(text(f"CREATE TABLE {table} (x int)"))
+            tx.before_commit(hook)
+        assert first != second
+        assert await _marks(reads, table) == 1
+        async with reads.connect() as conn:
+            assert (await conn.get_raw_connection()).driver_connection.autocommit
+    finally:
+        async with reads.connect() as conn:
+            await conn.execute(text(f"DROP TABLE IF EXISTS {table}"))
+        await reads.dispose()
