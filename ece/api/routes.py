@@ -51,7 +51,10 @@ def _type(resource_type: str) -> str:
 
 
 def _query_pairs(request: Request) -> list[tuple[str, str]]:
-    return parse_qsl(request.url.query, keep_blank_values=True)
+    """The query's parameters in order, blank values kept: Starlette's parse of the query string, made once per
+    request and shared with ``_format``/``_pretty`` (the parser under uvicorn refuses any byte outside ASCII in a
+    request target, so how Starlette decodes the string does not matter)."""
+    return request.query_params.multi_items()
 
 
 @router.get("/metadata", summary="CapabilityStatement (R4 http.html#capabilities)")
