@@ -53,7 +53,7 @@ def _fresh_database(admin: str, database: str = DATABASE) -> str:
     return url
 
 
-def _serve(database_url: str, enforced: bool) -> tuple[subprocess.Popen, str]:
+def _serve(database_url: str, enforced: bool, workers: int = 1) -> tuple[subprocess.Popen, str]:
     import socket
 
     from app.db import libpq_url
@@ -62,7 +62,7 @@ def _serve(database_url: str, enforced: bool) -> tuple[subprocess.Popen, str]:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     env = {**os.environ, "ECE_DATABASE_URL": libpq_url(database_url), "ECE_PORT": str(port),
-           "ECE_HOST": "127.0.0.1", "ECE_WORKERS": "1", "ECE_ENFORCED_PROFILE_TYPES": "",
+           "ECE_HOST": "127.0.0.1", "ECE_WORKERS": str(workers), "ECE_ENFORCED_PROFILE_TYPES": "",
            "ECE_AUTH_SIGNING_KEY_FILE": str(KEY_FILE), "ECE_ACCESS_ENFORCED": "true" if enforced else "false"}
     process = subprocess.Popen([sys.executable, "-m", "app", "serve"], cwd=ROOT, env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -31,7 +31,7 @@ import psutil
 import psycopg
 import psycopg_pool
 
-from bench import access
+from bench import access, stack
 from bench.config import ROOT
 
 DATABASE = "ece_bench_floor"
@@ -54,9 +54,12 @@ class _Floor:
         if scope["type"] == "lifespan":
             await self._lifespan(receive, send)
             return
-        async with self.pool.connection() as conn:
-            row = await (await conn.execute(_READ, (scope["path"].rpartition("/")[2],))).fetchone()
-        status, body = (200, row[0].encode()) if row else (404, b"{}")
+        if scope["path"] == "/metadata":  # up (bench.stack.wait_ready)
+            status, body = 200, b"{}"
+        else:
+            async with self.pool.connection() as conn:
+                row = await (await conn.execute(_READ, (scope["path"].rpartition("/")[2],))).fetchone()
+            status, body = (200, row[0].encode()) if row else (404, b"{}")
         await send({"type": "http.response.start", "status": status,
                     "headers": [(b"content-type", b"application/fhir+json")]})
         await send({"type": "http.response.body", "body": body})
@@ -102,41 +105,20 @@ def _seed(database_url: str) -> list[str]:
         return [r[0] for r in conn.execute("SELECT id FROM resource WHERE resource_type = 'Patient'")]
 
 
-def _port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _start(kind: str, database_url: str) -> tuple[subprocess.Popen, str]:
+    if kind == "ece":
+        return access._serve(database_url, enforced=False, workers=WORKERS)
     from app.db import libpq_url
 
-    port = _port()
+    port = stack._free_port()
+    command = [sys.executable, "-m", "uvicorn", "bench.read_floor:floor_app", "--host", "127.0.0.1",
+               "--port", str(port), "--workers", str(WORKERS), "--loop", "uvloop", "--http", "httptools",
+               "--no-access-log", "--log-level", "warning"]
     env = {**os.environ, "BENCH_FLOOR_DATABASE_URL": libpq_url(database_url)}
-    if kind == "floor":
-        command = [sys.executable, "-m", "uvicorn", "bench.read_floor:floor_app", "--host", "127.0.0.1",
-                   "--port", str(port), "--workers", str(WORKERS), "--loop", "uvloop", "--http", "httptools",
-                   "--no-access-log", "--log-level", "warning"]
-        base = f"http://127.0.0.1:{port}"
-    else:
-        env.update({"ECE_DATABASE_URL": libpq_url(database_url), "ECE_PORT": str(port), "ECE_HOST": "127.0.0.1",
-                    "ECE_WORKERS": str(WORKERS), "ECE_ACCESS_ENFORCED": "false", "ECE_ENFORCED_PROFILE_TYPES": ""})
-        command = [sys.executable, "-m", "app", "serve"]
-        base = f"http://127.0.0.1:{port}/fhir"
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        try:
-            import httpx
-
-            if httpx.get(f"{base}/Patient/none", timeout=2).status_code == 404:
-                return process, base
-        except httpx.HTTPError:
-            time.sleep(0.3)
-    process.kill()
-    raise SystemExit(f"{kind}: the server did not start")
+    base = f"http://127.0.0.1:{port}"
+    stack.wait_ready(base, process=process)
+    return process, base
 
 
 def _busy_seconds() -> float:
