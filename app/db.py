@@ -54,7 +54,10 @@ def make_async_engine(url: str, *, pool_size: int = 10, synchronous_commit: bool
     # search under LIMIT reaches on its estimate of the whole match set; compiling cost 10 ms for a page that
     # then ran in 4 ms (bench/search.py's sorted searches at 8,000 patients), and an API statement is never
     # long enough to earn it back.
-    options = "-c TimeZone=UTC -c plan_cache_mode=force_custom_plan -c jit=off"
+    # No parallel query either: starting its workers cost ~25 ms, paid by a page that then ran in 2.3 ms
+    # (Observation?code=..&date=ge..&_sort=-date at 64,000 patients: 28.2 ms with 2 workers, 2.3 ms without), and on
+    # a server answering many requests at once their CPU is taken from the other requests anyway.
+    options = "-c TimeZone=UTC -c plan_cache_mode=force_custom_plan -c jit=off -c max_parallel_workers_per_gather=0"
     if not synchronous_commit:
         options += " -c synchronous_commit=off"
     if statement_timeout_s > 0:

@@ -59,13 +59,20 @@ class DateValue:
         tests = [f"{span} {test.format(s=s, e=e)}" for test in _SPAN_TESTS[self.prefix]]
         return "(" + " OR ".join(tests if ordered else [*tests, f"({low} > {high} AND {exact})"]) + ")"
 
-    def overlap_ends(self) -> tuple[tuple[datetime | None, bool], tuple[datetime | None, bool]] | None:
+    def overlap_ends(self) -> OverlapEnds | None:
         """The range a matching row's span overlaps (``_SPAN_OVERLAPS``), as values; None for ne."""
-        if self.prefix not in _SPAN_OVERLAPS:
-            return None
-        values = {"s": self.start, "e": self.end, None: None}
-        (low, low_in), (high, high_in) = _SPAN_OVERLAPS[self.prefix]
-        return (values[low], low_in), (values[high], high_in)
+        return _overlap_ends(self.prefix, self.start, self.end)
+
+
+OverlapEnds = tuple[tuple[datetime | None, bool], tuple[datetime | None, bool]]
+
+
+def _overlap_ends(prefix: str, start: datetime, end: datetime) -> OverlapEnds | None:
+    if prefix not in _SPAN_OVERLAPS:
+        return None
+    values = {"s": start, "e": end, None: None}
+    (low, low_in), (high, high_in) = _SPAN_OVERLAPS[prefix]
+    return (values[low], low_in), (values[high], high_in)
 
 
 def shared_overlap(ctx: Context, bounds: list[DateValue], span: str) -> str | None:
@@ -96,6 +103,16 @@ def _overlap(ctx: Context, span: str, low: tuple[datetime | None, bool], high: t
 
 
 def date_value(ctx: Context, value: str, raw_name: str) -> DateValue:
+    prefix, start, end = _prefixed_range(value, raw_name)
+    return DateValue(prefix, ctx.sql.bind(start), ctx.sql.bind(end), start, end)
+
+
+def date_overlap_ends(value: str, raw_name: str) -> OverlapEnds | None:
+    """The range every row matching the date ``value`` overlaps (``DateValue.overlap_ends``), nothing bound."""
+    return _overlap_ends(*_prefixed_range(value, raw_name))
+
+
+def _prefixed_range(value: str, raw_name: str) -> tuple[str, datetime, datetime]:
     prefix, body = split_prefix(value, raw_name)
     bounds = date_range(body)
     if bounds is None:
@@ -104,7 +121,7 @@ def date_value(ctx: Context, value: str, raw_name: str) -> DateValue:
     if prefix == "ap":  # approximately: widen by 10% of the distance to now (at least a day)
         slack = max(abs(datetime.now(UTC) - start) / 10, timedelta(days=1))
         start, end = start - slack, end + slack
-    return DateValue(prefix, ctx.sql.bind(start), ctx.sql.bind(end), start, end)
+    return prefix, start, end
 
 
 def date_condition(ctx: Context, low: str, high: str, value: str, raw_name: str, span: str | None = None,

@@ -31,8 +31,8 @@ from ece.search.clauses import (
     lookup,
     own_rows,
 )
-from ece.search.prefixes import date_span, date_value, shared_overlap
-from ece.search.values import bad
+from ece.search.prefixes import date_overlap_ends, date_span, date_value, shared_overlap
+from ece.search.values import bad, split_or, split_prefix
 
 RESULT_PARAMETERS = {"_count", "_total", "_cursor", "_format", "_pretty", "_sort", "_summary", "_elements",
                      "_include", "_revinclude", "_type"}
@@ -361,7 +361,9 @@ def page_sql(request: SearchRequest, statement: Statement, cursor: Cursor | None
     sql = statement.sql
     keys = request.sort
     if len(keys) == 1 and keys[0].walk is not None and not statement.bounded and count_scan is None:
-        return _walk_page_sql(request, statement, cursor, keys[0], keys[0].walk)
+        start = _walk_start(request, keys[0])
+        if start is not None or _walk_meets_matches_first(request, keys[0]):
+            return _walk_page_sql(request, statement, cursor, keys[0], keys[0].walk, start)
     key_columns = "".join(f", {k.expression} AS k{i}" for i, k in enumerate(keys))
     inner = statement.select(f"r.resource_type, r.id{key_columns}")
     distinct = "DISTINCT " if statement.repeats else ""
@@ -402,8 +404,44 @@ def page_sql(request: SearchRequest, statement: Statement, cursor: Cursor | None
             f"AND c.id = m.id ORDER BY {order}")
 
 
+# The prefixes (R4 search.html#prefix) of a condition on the walked date whose matches lie where the walk starts:
+# the dates up to a bound for an ascending walk, those from a bound on for a descending one.
+_MET_FIRST = {False: frozenset({"lt", "le", "eb"}), True: frozenset({"gt", "ge", "sa"})}
+
+
+def _walk_meets_matches_first(request: SearchRequest, key: SortKey) -> bool:
+    """False when a condition on the sort's own date puts its matches away from the start of the walk, which would
+    then read every date before them: ``Observation?code=..&date=ge<last month>&_sort=date`` walked every
+    Observation's date from the oldest, 13 s at 64,000 patients. Unless the walk can start at them
+    (``_walk_start``), those matches are sorted instead."""
+    for raw_name, value in request.filters:
+        if raw_name == key.walk.param and any(split_prefix(alternative, raw_name)[0] not in _MET_FIRST[key.descending]
+                                              for alternative in split_or(value)):
+            return False
+    return True
+
+
+def _walk_start(request: SearchRequest, key: SortKey) -> datetime | None:
+    """Where the walk of a single-valued date can start when conditions on that date bound its matches (R4
+    search.html#prefix): ascending, at the latest lower end of the ranges the matches overlap (``date=ge..``,
+    ``gt``, ``sa``, ``eq``); descending, at the earliest upper end (``le``, ``lt``, ``eb``, ``eq``). A resource
+    has one row of a single-valued date, so a row that reaches neither that instant nor past it cannot match."""
+    if not key.walk.single:
+        return None
+    ends = []
+    for raw_name, value in request.filters:
+        if raw_name == key.walk.param and len(split_or(value)) == 1:
+            overlap = date_overlap_ends(value, raw_name)
+            end = None if overlap is None else overlap[1 if key.descending else 0][0]
+            if end is not None:
+                ends.append(end)
+    if not ends:
+        return None
+    return min(ends) if key.descending else max(ends)
+
+
 def _walk_page_sql(request: SearchRequest, statement: Statement, cursor: Cursor | None, key: SortKey,
-                   walk: Walk) -> str:
+                   walk: Walk, start: datetime | None = None) -> str:
     """A page sorted on one date (``SortKey.walk``). The matches with a value are the key's search_date rows in
     key order, each resource at its first row (its smallest ``low`` ascending, its largest ``high`` descending:
     R4 search.html#sort), tested against the search's conditions; so the planner may walk the key's index and
@@ -443,8 +481,18 @@ def _walk_page_sql(request: SearchRequest, statement: Statement, cursor: Cursor 
     else:
         source, where = ("search_date s JOIN resource r ON r.resource_type = s.resource_type AND "
                          "r.id = s.resource_id", statement.where)
-    walked = (f"SELECT s.resource_type, s.resource_id AS id, {column} AS k0 FROM {source} WHERE "
-              f"{' AND '.join([*walk_conditions, where])} ORDER BY {column} {direction}, s.resource_id LIMIT :limit")
+    select = f"SELECT s.resource_type, s.resource_id AS id, {column} AS k0 FROM {source} WHERE "
+    order = f"ORDER BY {column} {direction}, s.resource_id LIMIT :limit"
+    if start is None:
+        walked = f"{select}{' AND '.join([*walk_conditions, where])} {order}"
+    else:
+        # From ``start`` on, in index order; ahead of them, the few rows whose span holds ``start`` (the GiST index
+        # of search_date's spans): a range that begins before it and reaches it.
+        bound, span = sql.bind(start), date_span("s")
+        holding = f"{column} {ahead} {bound} AND {span} && tstzrange({bound}, {bound}, '[]')"
+        walked = (f"SELECT * FROM (({select}{' AND '.join([*walk_conditions, where, holding])} {order}) UNION ALL "
+                  f"({select}{' AND '.join([*walk_conditions, where, f'{column} {from_} {bound}'])} {order})) b "
+                  f"ORDER BY k0 {direction}, id LIMIT :limit")
     return (f"WITH w AS MATERIALIZED ({walked}) SELECT m.resource_type, m.id, c.content, m.k0 FROM ("
             f"SELECT 0 AS b, w.* FROM w UNION ALL SELECT 1, x.* FROM "
             f"({_missing_sql(statement, key, missing_conditions)}) x WHERE (SELECT count(*) FROM w) < :limit"

@@ -13,11 +13,12 @@ from app.db import make_async_engine
 _PID = text("SELECT pg_backend_pid()")
 
 
-async def test_sessions_run_in_utc_with_custom_plans_and_without_jit(engine):
+async def test_sessions_run_in_utc_with_custom_plans_and_without_jit_or_parallel_workers(engine):
     async with engine.connect() as conn:
         settings = {name: (await conn.execute(text(f"SHOW {name}"))).scalar_one()
-                    for name in ("TimeZone", "plan_cache_mode", "jit")}
-    assert settings == {"TimeZone": "UTC", "plan_cache_mode": "force_custom_plan", "jit": "off"}
+                    for name in ("TimeZone", "plan_cache_mode", "jit", "max_parallel_workers_per_gather")}
+    assert settings == {"TimeZone": "UTC", "plan_cache_mode": "force_custom_plan", "jit": "off",
+                        "max_parallel_workers_per_gather": "0"}
 
 
 async def test_the_read_engines_sessions_run_in_autocommit_with_the_same_settings(database_url):
@@ -25,12 +26,13 @@ async def test_the_read_engines_sessions_run_in_autocommit_with_the_same_setting
     try:
         async with reads.connect() as conn:
             settings = {name: (await conn.execute(text(f"SHOW {name}"))).scalar_one()
-                        for name in ("TimeZone", "plan_cache_mode", "jit")}
+                        for name in ("TimeZone", "plan_cache_mode", "jit", "max_parallel_workers_per_gather")}
             raw = await conn.get_raw_connection()
             assert raw.driver_connection.autocommit
     finally:
         await reads.dispose()
-    assert settings == {"TimeZone": "UTC", "plan_cache_mode": "force_custom_plan", "jit": "off"}
+    assert settings == {"TimeZone": "UTC", "plan_cache_mode": "force_custom_plan", "jit": "off",
+                        "max_parallel_workers_per_gather": "0"}
 
 
 async def test_a_read_engines_connection_returned_inside_a_transaction_is_rolled_back(database_url):
