@@ -128,7 +128,7 @@ Index("ix_search_date_resource_type_param_span", search_date.c.resource_type, se
       postgresql_using="gist", postgresql_include=["resource_id", "low", "high"])
 Index("ix_search_date_resource_type_param_inverted", search_date.c.resource_type, search_date.c.param,
       postgresql_where=search_date.c.low > search_date.c.high)
-# Migration 0014: each end in key order, for searches sorted on a date (ece.search.query._walk_page_sql).
+# Migration 0014: each end in key order, for searches sorted on a date (ece.search.walk.page_sql).
 for _end in ("low", "high"):
     Index(f"ix_search_date_resource_type_param_{_end}_resource_id", search_date.c.resource_type,
           search_date.c.param, search_date.c[_end], search_date.c.resource_id)

@@ -31,8 +31,11 @@ from ece.search.clauses import (
     lookup,
     own_rows,
 )
-from ece.search.prefixes import date_overlap_ends, date_span, date_value, shared_overlap
-from ece.search.values import bad, split_or, split_prefix
+from ece.search.prefixes import date_span, date_value, shared_overlap
+from ece.search.values import bad
+from ece.search.walk import bounds as walk_bounds
+from ece.search.walk import meets_matches_first
+from ece.search.walk import page_sql as walk_page_sql
 
 RESULT_PARAMETERS = {"_count", "_total", "_cursor", "_format", "_pretty", "_sort", "_summary", "_elements",
                      "_include", "_revinclude", "_type"}
@@ -206,7 +209,8 @@ class Statement:
     # &code=.. took 60 ms against 1.3 ms at 1,000.
     generic_plan: bool = False
     # ``where`` for rows that are known to be a live resource's (index rows), when it reads nothing of ``r`` but
-    # its type and id (no condition ``reads_row``): a sort walk then tests its key's rows directly (``_walk_page_sql``).
+    # its type and id (no condition ``reads_row``): a sort walk then tests its key's rows directly
+    # (ece.search.walk.page_sql).
     keyed_where: str | None = None
 
     def select(self, columns: str, *, distinct: bool = False) -> str:
@@ -361,9 +365,9 @@ def page_sql(request: SearchRequest, statement: Statement, cursor: Cursor | None
     sql = statement.sql
     keys = request.sort
     if len(keys) == 1 and keys[0].walk is not None and not statement.bounded and count_scan is None:
-        start = _walk_start(request, keys[0])
-        if start is not None or _walk_meets_matches_first(request, keys[0]):
-            return _walk_page_sql(request, statement, cursor, keys[0], keys[0].walk, start)
+        start, stop = walk_bounds(request, keys[0])
+        if start is not None or meets_matches_first(request, keys[0]):
+            return walk_page_sql(request, statement, cursor, keys[0], keys[0].walk, start, stop)
     key_columns = "".join(f", {k.expression} AS k{i}" for i, k in enumerate(keys))
     inner = statement.select(f"r.resource_type, r.id{key_columns}")
     distinct = "DISTINCT " if statement.repeats else ""
@@ -402,103 +406,3 @@ def page_sql(request: SearchRequest, statement: Statement, cursor: Cursor | None
     return (f"SELECT m.resource_type, m.id, c.content{keys_out} FROM (SELECT {distinct}m.* FROM ({inner}) m {where} "
             f"ORDER BY {order} LIMIT :limit) m JOIN resource c ON c.resource_type = m.resource_type "
             f"AND c.id = m.id ORDER BY {order}")
-
-
-# The prefixes (R4 search.html#prefix) of a condition on the walked date whose matches lie where the walk starts:
-# the dates up to a bound for an ascending walk, those from a bound on for a descending one.
-_MET_FIRST = {False: frozenset({"lt", "le", "eb"}), True: frozenset({"gt", "ge", "sa"})}
-
-
-def _walk_meets_matches_first(request: SearchRequest, key: SortKey) -> bool:
-    """False when a condition on the sort's own date puts its matches away from the start of the walk, which would
-    then read every date before them: ``Observation?code=..&date=ge<last month>&_sort=date`` walked every
-    Observation's date from the oldest, 13 s at 64,000 patients. Unless the walk can start at them
-    (``_walk_start``), those matches are sorted instead."""
-    for raw_name, value in request.filters:
-        if raw_name == key.walk.param and any(split_prefix(alternative, raw_name)[0] not in _MET_FIRST[key.descending]
-                                              for alternative in split_or(value)):
-            return False
-    return True
-
-
-def _walk_start(request: SearchRequest, key: SortKey) -> datetime | None:
-    """Where the walk of a single-valued date can start when conditions on that date bound its matches (R4
-    search.html#prefix): ascending, at the latest lower end of the ranges the matches overlap (``date=ge..``,
-    ``gt``, ``sa``, ``eq``); descending, at the earliest upper end (``le``, ``lt``, ``eb``, ``eq``). A resource
-    has one row of a single-valued date, so a row that reaches neither that instant nor past it cannot match."""
-    if not key.walk.single:
-        return None
-    ends = []
-    for raw_name, value in request.filters:
-        if raw_name == key.walk.param and len(split_or(value)) == 1:
-            overlap = date_overlap_ends(value, raw_name)
-            end = None if overlap is None else overlap[1 if key.descending else 0][0]
-            if end is not None:
-                ends.append(end)
-    if not ends:
-        return None
-    return min(ends) if key.descending else max(ends)
-
-
-def _walk_page_sql(request: SearchRequest, statement: Statement, cursor: Cursor | None, key: SortKey,
-                   walk: Walk, start: datetime | None = None) -> str:
-    """A page sorted on one date (``SortKey.walk``). The matches with a value are the key's search_date rows in
-    key order, each resource at its first row (its smallest ``low`` ascending, its largest ``high`` descending:
-    R4 search.html#sort), tested against the search's conditions; so the planner may walk the key's index and
-    stop at the page's end when the matches are many (``Observation?code=..&_sort=-date`` at 8,000 patients:
-    322 ms as a sort of every match, 0.7 ms walked), or start from the conditions and sort when they are few.
-    The matches without a value come after all of them (``page_sql``'s order), in id order: their statement
-    runs only when the walk cannot fill the page (a one-time filter on the walk's rows), so a page inside the
-    walk costs nothing for them."""
-    sql = statement.sql
-    column = f"s.{walk.column}"
-    # Ahead of another row in the walk, behind it, and behind it or level with it.
-    ahead, behind, from_ = (">", "<", "<=") if key.descending else ("<", ">", ">=")
-    param = sql.bind(walk.param)
-    walk_conditions = [f"s.resource_type = {sql.bind(request.resource_types[0])} AND s.param = {param}"]
-    if not walk.single:  # the resource's first row in walk order only; ties between its rows go by ctid
-        walk_conditions.append(
-            f"NOT EXISTS (SELECT 1 FROM search_date s2 WHERE s2.resource_type = s.resource_type AND "
-            f"s2.resource_id = s.resource_id AND s2.param = s.param AND "
-            f"(s2.{walk.column} {ahead} {column} OR (s2.{walk.column} = {column} AND s2.ctid < s.ctid)))")
-    missing_conditions = [f"NOT EXISTS (SELECT 1 FROM search_date s WHERE s.resource_type = r.resource_type AND "
-                          f"s.resource_id = r.id AND s.param = {param})"]
-    sql.params["limit"] = request.count + 1
-    direction = "DESC" if key.descending else "ASC"
-    outer = (f") m JOIN resource c ON c.resource_type = m.resource_type AND c.id = m.id "
-             f"ORDER BY m.b, m.k0 {direction}, m.resource_type, m.id LIMIT :limit")
-    if cursor is not None and cursor.keys[0] is None:  # the previous page ended among the matches without a value
-        missing_conditions.append(f"(r.resource_type, r.id) > ({sql.bind(cursor.resource_type)}, "
-                                  f"{sql.bind(cursor.resource_id)})")
-        return (f"SELECT m.resource_type, m.id, c.content, m.k0 FROM (SELECT 1 AS b, x.* FROM "
-                f"({_missing_sql(statement, key, missing_conditions)}) x{outer}")
-    if cursor is not None:
-        bound = f"CAST({sql.bind(cursor.keys[0])} AS {key.sql_type})"
-        walk_conditions.append(f"{column} {from_} {bound} AND ({column} {behind} {bound} OR "
-                               f"s.resource_id > {sql.bind(cursor.resource_id)})")
-    if statement.keyed_where is not None:  # the key's rows stand for their live resources: no visit to the table
-        source, where = "search_date s, LATERAL (SELECT s.resource_type, s.resource_id AS id) r", statement.keyed_where
-    else:
-        source, where = ("search_date s JOIN resource r ON r.resource_type = s.resource_type AND "
-                         "r.id = s.resource_id", statement.where)
-    select = f"SELECT s.resource_type, s.resource_id AS id, {column} AS k0 FROM {source} WHERE "
-    order = f"ORDER BY {column} {direction}, s.resource_id LIMIT :limit"
-    if start is None:
-        walked = f"{select}{' AND '.join([*walk_conditions, where])} {order}"
-    else:
-        # From ``start`` on, in index order; ahead of them, the few rows whose span holds ``start`` (the GiST index
-        # of search_date's spans): a range that begins before it and reaches it.
-        bound, span = sql.bind(start), date_span("s")
-        holding = f"{column} {ahead} {bound} AND {span} && tstzrange({bound}, {bound}, '[]')"
-        walked = (f"SELECT * FROM (({select}{' AND '.join([*walk_conditions, where, holding])} {order}) UNION ALL "
-                  f"({select}{' AND '.join([*walk_conditions, where, f'{column} {from_} {bound}'])} {order})) b "
-                  f"ORDER BY k0 {direction}, id LIMIT :limit")
-    return (f"WITH w AS MATERIALIZED ({walked}) SELECT m.resource_type, m.id, c.content, m.k0 FROM ("
-            f"SELECT 0 AS b, w.* FROM w UNION ALL SELECT 1, x.* FROM "
-            f"({_missing_sql(statement, key, missing_conditions)}) x WHERE (SELECT count(*) FROM w) < :limit"
-            f"{outer}")
-
-
-def _missing_sql(statement: Statement, key: SortKey, conditions: list[str]) -> str:
-    return (f"SELECT r.resource_type, r.id, CAST(NULL AS {key.sql_type}) AS k0 FROM {statement.rows} WHERE "
-            f"{' AND '.join([statement.where, *conditions])} ORDER BY r.resource_type, r.id LIMIT :limit")

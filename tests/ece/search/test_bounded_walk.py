@@ -1,8 +1,9 @@
-"""A search sorted on a single-valued date with a condition on that date starts its walk where the condition's
-matches begin (ece.search.query._walk_start): ascending from the lower end of ``ge``/``gt``/``sa``/``eq``,
-descending from the upper end of ``le``/``lt``/``eb``/``eq``, with the few ranges that span that instant ahead of
-the rest. Page after page it gives the order of the plain sort of every match (page_sql's other form, itself
-checked against a brute-force order elsewhere), with the planner free and made to walk."""
+"""A search sorted on a date with conditions on that date walks only where their matches can lie
+(ece.search.walk.bounds): on a single-valued date it starts where they begin (ascending from the lower end of
+``ge``/``gt``/``sa``/``eq``, descending from the upper end of ``le``/``lt``/``eb``/``eq``, the few ranges that span
+that instant ahead of the rest), and on any date it stops where they end. Page after page it gives the order of
+the plain sort of every match (page_sql's other form, itself checked against a brute-force order elsewhere), with
+the planner free and made to walk."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from ece.search import query
 from ece.search.query import filters_sql, page_sql, parse_request
 from ece.search.terminology import TerminologyCache
 from tests.ece.search.helpers import make, unique_system
+from tests.ece.search.test_sort_walk import encounter as encounter_with_stays
 
 DAYS = [date(2026, 3, 1) + timedelta(days=n) for n in (0, 1, 2, 5, 9)]  # few, so that ranges meet the bounds
 WALK = "SET LOCAL enable_sort = off"
@@ -39,6 +41,7 @@ def encounter(system: str, n: int, stay: tuple[date, int] | None) -> dict:
 
 
 async def read_all(tx, pairs: list[tuple[str, str]], page_size: int) -> list[str]:
+    """Every page of an Encounter search, in order."""
     seen, cursor = [], None
     while True:
         paging = [("_count", str(page_size)), *([("_cursor", cursor)] if cursor else [])]
@@ -51,8 +54,8 @@ async def read_all(tx, pairs: list[tuple[str, str]], page_size: int) -> list[str
 
 def sorted_whole():
     """page_sql's sort of every match, for every search (no walk at all)."""
-    return patch.multiple(query, _walk_start=lambda _request, _key: None,
-                          _walk_meets_matches_first=lambda _request, _key: False)
+    return patch.multiple(query, walk_bounds=lambda _request, _key: (None, None),
+                          meets_matches_first=lambda _request, _key: False)
 
 
 @SETTINGS
@@ -69,6 +72,32 @@ async def test_a_walk_started_at_the_conditions_bound_pages_like_the_sort_of_eve
             await make(tx, encounter(system, n, stay))
         pairs = [("identifier", f"{system}|"), *(("date", f"{p}{d.isoformat()}") for p, d in bounds),
                  ("_sort", "-date" if descending else "date")]
+
+        seen = await read_all(tx, pairs, page_size)
+        with sorted_whole():
+            expected = await read_all(tx, pairs, page_size)
+
+        assert seen == expected
+    finally:
+        await savepoint.rollback()
+
+
+@SETTINGS
+@given(population=st.lists(st.lists(st.tuples(st.sampled_from(DAYS), st.integers(0, 4)), max_size=3), min_size=1,
+                           max_size=8),
+       bounds=st.lists(conditions, min_size=1, max_size=2), descending=st.booleans(), page_size=st.integers(1, 4),
+       walked=st.booleans())
+async def test_a_walk_of_a_date_with_several_values_stopped_at_the_conditions_end_pages_like_the_sort_of_every_match(
+        tx, population, bounds, descending, page_size, walked):
+    savepoint = await tx.conn.begin_nested()
+    try:
+        if walked:
+            await tx.conn.execute(text(WALK))
+        system = unique_system()
+        for n, stays_of_one in enumerate(population):
+            await make(tx, encounter_with_stays(system, n, stays_of_one))
+        pairs = [("identifier", f"{system}|"), *(("location-period", f"{p}{d.isoformat()}") for p, d in bounds),
+                 ("_sort", "-location-period" if descending else "location-period")]
 
         seen = await read_all(tx, pairs, page_size)
         with sorted_whole():
@@ -106,5 +135,7 @@ def test_a_bound_against_the_walk_starts_it_on_a_single_valued_date_and_sorts_th
     for resource_type, pairs in walked_from_the_end:
         statement = page_statement(resource_type, pairs)
         assert statement.startswith("WITH w AS MATERIALIZED (SELECT s."), pairs
+    stopped = page_statement("Observation", [("date", "lt2021"), ("_sort", "date")])
+    assert "s.low <= :p" in stopped and "UNION ALL" not in stopped  # no statement for Observations without a date
     for resource_type, pairs in sorted_matches:
         assert not page_statement(resource_type, pairs).startswith("WITH"), pairs

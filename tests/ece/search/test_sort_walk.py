@@ -1,4 +1,4 @@
-"""A search sorted on one date reads the key's values in key order (ece.search.query._walk_page_sql):
+"""A search sorted on one date reads the key's values in key order (ece.search.walk.page_sql):
 each resource once, at its smallest value ascending and its largest descending (R4 search.html#sort), ties by
 id, the resources without a value after all the others, in id order; and page after page the same, whether the
 planner walks the key's index or sorts the matches. Checked against a brute-force order, with the planner free
