@@ -58,28 +58,33 @@ def sorted_whole():
                           meets_matches_first=lambda _request, _key: False)
 
 
-@SETTINGS
-@given(population=st.lists(stays, min_size=1, max_size=8), bounds=st.lists(conditions, min_size=1, max_size=2),
-       descending=st.booleans(), page_size=st.integers(1, 4), walked=st.booleans())
-async def test_a_walk_started_at_the_conditions_bound_pages_like_the_sort_of_every_match(
-        tx, population, bounds, descending, page_size, walked):
+async def walked_and_sorted(tx, make_encounter, values: list, param: str, bounds: list[tuple[str, date]],
+                            descending: bool, page_size: int, walked: bool) -> tuple[list[str], list[str]]:
+    """Every page of the same search read twice: as the server runs it, and as the sort of every match."""
     savepoint = await tx.conn.begin_nested()
     try:
         if walked:
             await tx.conn.execute(text(WALK))
         system = unique_system()
-        for n, stay in enumerate(population):
-            await make(tx, encounter(system, n, stay))
-        pairs = [("identifier", f"{system}|"), *(("date", f"{p}{d.isoformat()}") for p, d in bounds),
-                 ("_sort", "-date" if descending else "date")]
-
+        for n, value in enumerate(values):
+            await make(tx, make_encounter(system, n, value))
+        pairs = [("identifier", f"{system}|"), *((param, f"{p}{d.isoformat()}") for p, d in bounds),
+                 ("_sort", f"-{param}" if descending else param)]
         seen = await read_all(tx, pairs, page_size)
         with sorted_whole():
-            expected = await read_all(tx, pairs, page_size)
-
-        assert seen == expected
+            return seen, await read_all(tx, pairs, page_size)
     finally:
         await savepoint.rollback()
+
+
+@SETTINGS
+@given(population=st.lists(stays, min_size=1, max_size=8), bounds=st.lists(conditions, min_size=1, max_size=2),
+       descending=st.booleans(), page_size=st.integers(1, 4), walked=st.booleans())
+async def test_a_walk_started_at_the_conditions_bound_pages_like_the_sort_of_every_match(
+        tx, population, bounds, descending, page_size, walked):
+    seen, expected = await walked_and_sorted(tx, encounter, population, "date", bounds, descending, page_size,
+                                             walked)
+    assert seen == expected
 
 
 @SETTINGS
@@ -89,23 +94,9 @@ async def test_a_walk_started_at_the_conditions_bound_pages_like_the_sort_of_eve
        walked=st.booleans())
 async def test_a_walk_of_a_date_with_several_values_stopped_at_the_conditions_end_pages_like_the_sort_of_every_match(
         tx, population, bounds, descending, page_size, walked):
-    savepoint = await tx.conn.begin_nested()
-    try:
-        if walked:
-            await tx.conn.execute(text(WALK))
-        system = unique_system()
-        for n, stays_of_one in enumerate(population):
-            await make(tx, encounter_with_stays(system, n, stays_of_one))
-        pairs = [("identifier", f"{system}|"), *(("location-period", f"{p}{d.isoformat()}") for p, d in bounds),
-                 ("_sort", "-location-period" if descending else "location-period")]
-
-        seen = await read_all(tx, pairs, page_size)
-        with sorted_whole():
-            expected = await read_all(tx, pairs, page_size)
-
-        assert seen == expected
-    finally:
-        await savepoint.rollback()
+    seen, expected = await walked_and_sorted(tx, encounter_with_stays, population, "location-period", bounds,
+                                             descending, page_size, walked)
+    assert seen == expected
 
 
 def page_statement(resource_type: str, pairs: list[tuple[str, str]]) -> str:
