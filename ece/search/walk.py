@@ -56,16 +56,16 @@ def bounds(request: SearchRequest, key: SortKey) -> tuple[datetime | None, datet
     return (max(lows) if lows and key.walk.single else None), (min(highs) if highs else None)
 
 
-def page_sql(request: SearchRequest, statement: Statement, cursor: Cursor | None, key: SortKey,
-                   walk: Walk, start: datetime | None = None, stop: datetime | None = None) -> str:
+def page_sql(request: SearchRequest, statement: Statement, cursor: Cursor | None, key: SortKey, walk: Walk,
+             start: datetime | None = None, stop: datetime | None = None) -> str:
     """A page sorted on one date (``SortKey.walk``). The matches with a value are the key's search_date rows in
     key order, each resource at its first row (its smallest ``low`` ascending, its largest ``high`` descending:
     R4 search.html#sort), tested against the search's conditions; so the planner may walk the key's index and
     stop at the page's end when the matches are many (``Observation?code=..&_sort=-date`` at 8,000 patients:
     322 ms as a sort of every match, 0.7 ms walked), or start from the conditions and sort when they are few.
-    The matches without a value come after all of them (ece.search.query.page_sql's order), in id order: their statement
-    runs only when the walk cannot fill the page (a one-time filter on the walk's rows), so a page inside the
-    walk costs nothing for them."""
+    The matches without a value come after all of them (ece.search.query.page_sql's order), in id order: their
+    statement runs only when the walk cannot fill the page (a one-time filter on the walk's rows), so a page inside
+    the walk costs nothing for them. ``start`` and ``stop``: ``bounds``."""
     sql = statement.sql
     column = f"s.{walk.column}"
     # Ahead of another row in the walk, behind it, and behind it or level with it.
