@@ -33,9 +33,8 @@ from ece.search.clauses import (
 )
 from ece.search.prefixes import date_span, date_value, shared_overlap
 from ece.search.values import bad
-from ece.search.walk import bounds as walk_bounds
-from ece.search.walk import meets_matches_first
 from ece.search.walk import page_sql as walk_page_sql
+from ece.search.walk import walk_range
 
 RESULT_PARAMETERS = {"_count", "_total", "_cursor", "_format", "_pretty", "_sort", "_summary", "_elements",
                      "_include", "_revinclude", "_type"}
@@ -365,9 +364,9 @@ def page_sql(request: SearchRequest, statement: Statement, cursor: Cursor | None
     sql = statement.sql
     keys = request.sort
     if len(keys) == 1 and keys[0].walk is not None and not statement.bounded and count_scan is None:
-        start, stop = walk_bounds(request, keys[0])
-        if start is not None or meets_matches_first(request, keys[0]):
-            return walk_page_sql(request, statement, cursor, keys[0], keys[0].walk, start, stop)
+        walked = walk_range(request, keys[0])
+        if walked is not None:
+            return walk_page_sql(request, statement, cursor, keys[0], keys[0].walk, *walked)
     key_columns = "".join(f", {k.expression} AS k{i}" for i, k in enumerate(keys))
     inner = statement.select(f"r.resource_type, r.id{key_columns}")
     distinct = "DISTINCT " if statement.repeats else ""

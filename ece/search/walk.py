@@ -8,52 +8,45 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from ece.search.prefixes import date_overlap_ends, date_span
-from ece.search.values import split_or, split_prefix
+from ece.search.values import split_or
 
 if TYPE_CHECKING:
     from ece.search.query import Cursor, SearchRequest, SortKey, Statement, Walk
 
 
-# The prefixes (R4 search.html#prefix) of a condition on the walked date whose matches lie where the walk starts:
-# the dates up to a bound for an ascending walk, those from a bound on for a descending one.
-_MET_FIRST = {False: frozenset({"lt", "le", "eb"}), True: frozenset({"gt", "ge", "sa"})}
-
-
-def meets_matches_first(request: SearchRequest, key: SortKey) -> bool:
-    """False when a condition on the sort's own date puts its matches away from the start of the walk, which would
-    then read every date before them: ``Observation?code=..&date=ge<last month>&_sort=date`` walked every
-    Observation's date from the oldest, 13 s at 64,000 patients. Unless the walk can start at them
-    (``bounds``), those matches are sorted instead."""
-    for raw_name, value in request.filters:
-        if raw_name == key.walk.param and any(split_prefix(alternative, raw_name)[0] not in _MET_FIRST[key.descending]
-                                              for alternative in split_or(value)):
-            return False
-    return True
-
-
-def bounds(request: SearchRequest, key: SortKey) -> tuple[datetime | None, datetime | None]:
-    """Where the walk can start and where it can stop when conditions on its own date bound their matches (R4
-    search.html#prefix), from the range every matching row overlaps (``date_overlap_ends``).
+def walk_range(request: SearchRequest, key: SortKey) -> tuple[datetime | None, datetime | None] | None:
+    """Where the walk starts and stops (None for either: the index's end), from the conditions on its own date and
+    the range every row matching one overlaps (``date_overlap_ends``, R4 search.html#prefix); None when the page
+    sorts its matches instead of walking.
 
     Start (a single-valued date only): ascending, at the latest lower end (``ge``, ``gt``, ``sa``, ``eq``);
     descending, at the earliest upper end (``le``, ``lt``, ``eb``, ``eq``). A resource has one row of such a date,
     so a row that neither reaches that instant nor lies past it cannot match. Of a date with several values a
-    resource sorts at its first one, which may lie before any bound.
+    resource sorts at its first one, which may lie before any bound: a condition whose matches lie away from the
+    walk's start (a lower end ascending, an upper end descending, or ``ne``) then has the matches sorted, as the
+    walk would read every date before them (``Observation?code=..&date=ge<last month>&_sort=date`` walked every
+    Observation's date from the oldest, 13 s at 64,000 patients).
 
     Stop (any date): ascending, at the earliest upper end; descending, at the latest lower end. A matching row lies
     before it, and a resource's first row in the walk comes no later than any of its rows: past it the walk
     would only read rows that cannot match (``Observation?code=..&date=lt2021&_sort=date`` walked every date of
     the 64,000 patients' Observations, none before 2021, for 13.9 s)."""
-    lows: list[datetime] = []
-    highs: list[datetime] = []
+    first, last = (1, 0) if key.descending else (0, 1)  # the end of a match's range the walk reaches first, last
+    starts: list[datetime] = []
+    stops: list[datetime] = []
+    away = False
     for raw_name, value in request.filters:
-        if raw_name == key.walk.param and len(split_or(value)) == 1:
-            (low, _), (high, _) = date_overlap_ends(value, raw_name) or ((None, False), (None, False))
-            lows += [low] if low is not None else []
-            highs += [high] if high is not None else []
-    if key.descending:
-        return (min(highs) if highs and key.walk.single else None), (max(lows) if lows else None)
-    return (max(lows) if lows and key.walk.single else None), (min(highs) if highs else None)
+        if raw_name != key.walk.param:
+            continue
+        alternatives = [date_overlap_ends(alternative, raw_name) for alternative in split_or(value)]
+        away = away or any(ends is None or ends[first][0] is not None for ends in alternatives)
+        if len(alternatives) == 1 and alternatives[0] is not None:
+            starts += [alternatives[0][first][0]] if alternatives[0][first][0] is not None else []
+            stops += [alternatives[0][last][0]] if alternatives[0][last][0] is not None else []
+    start = (min if key.descending else max)(starts) if starts and key.walk.single else None
+    if away and start is None:
+        return None
+    return start, (max if key.descending else min)(stops) if stops else None
 
 
 def page_sql(request: SearchRequest, statement: Statement, cursor: Cursor | None, key: SortKey, walk: Walk,
@@ -65,14 +58,14 @@ def page_sql(request: SearchRequest, statement: Statement, cursor: Cursor | None
     322 ms as a sort of every match, 0.7 ms walked), or start from the conditions and sort when they are few.
     The matches without a value come after all of them (ece.search.query.page_sql's order), in id order: their
     statement runs only when the walk cannot fill the page (a one-time filter on the walk's rows), so a page inside
-    the walk costs nothing for them. ``start`` and ``stop``: ``bounds``."""
+    the walk costs nothing for them. ``start`` and ``stop``: ``walk_range``."""
     sql = statement.sql
     column = f"s.{walk.column}"
     # Ahead of another row in the walk, behind it, and behind it or level with it.
     ahead, behind, from_ = (">", "<", "<=") if key.descending else ("<", ">", ">=")
     param = sql.bind(walk.param)
     walk_conditions = [f"s.resource_type = {sql.bind(request.resource_types[0])} AND s.param = {param}"]
-    if stop is not None:  # ``bounds``
+    if stop is not None:  # ``walk_range``
         walk_conditions.append(f"{column} {'>=' if key.descending else '<='} {sql.bind(stop)}")
     if not walk.single:  # the resource's first row in walk order only; ties between its rows go by ctid
         walk_conditions.append(
@@ -104,7 +97,7 @@ def page_sql(request: SearchRequest, statement: Statement, cursor: Cursor | None
     if start is None:
         walked = f"{select}{' AND '.join([*walk_conditions, where])} {order}"
     else:
-        # From ``start`` on (``bounds``), in index order; ahead of them, the few rows whose span holds ``start``
+        # From ``start`` on (``walk_range``), in index order; ahead of them, the few rows whose span holds ``start``
         # (the GiST index of search_date's spans): a range that begins before it and reaches it.
         bound, span = sql.bind(start), date_span("s")
         holding = f"{column} {ahead} {bound} AND {span} && tstzrange({bound}, {bound}, '[]')"

@@ -1,5 +1,5 @@
 """A search sorted on a date with conditions on that date walks only where their matches can lie
-(ece.search.walk.bounds): on a single-valued date it starts where they begin (ascending from the lower end of
+(ece.search.walk.walk_range): on a single-valued date it starts where they begin (ascending from the lower end of
 ``ge``/``gt``/``sa``/``eq``, descending from the upper end of ``le``/``lt``/``eb``/``eq``, the few ranges that span
 that instant ahead of the rest), and on any date it stops where they end. Page after page it gives the order of
 the plain sort of every match (page_sql's other form, itself checked against a brute-force order elsewhere), with
@@ -54,8 +54,7 @@ async def read_all(tx, pairs: list[tuple[str, str]], page_size: int) -> list[str
 
 def sorted_whole():
     """page_sql's sort of every match, for every search (no walk at all)."""
-    return patch.multiple(query, walk_bounds=lambda _request, _key: (None, None),
-                          meets_matches_first=lambda _request, _key: False)
+    return patch.object(query, "walk_range", lambda _request, _key: None)
 
 
 async def walked_and_sorted(tx, make_encounter, values: list, param: str, bounds: list[tuple[str, date]],
